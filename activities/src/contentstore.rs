@@ -1,0 +1,113 @@
+//! The contentstore: GridFS bucket `fs` of the contentstore database, where Studio keeps course
+//! assets, transcripts among them (edx-platform `xmodule/contentstore/mongo.py`).
+
+use bson::{doc, Bson, Document};
+use futures::AsyncReadExt;
+use mongodb::gridfs::GridFsBucket;
+use mongodb::Database;
+use workflows::CourseKey;
+
+use crate::settings::MongoSettings;
+
+/// The asset name Studio gives an uploaded file (`StaticContent.compute_location`): `/` becomes
+/// `_`, then every character an asset key cannot hold becomes `_`; underscores stay as they are.
+pub fn asset_name(filename: &str) -> String {
+    filename
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '_' | '.' | '%' | '-') { c } else { '_' })
+        .collect()
+}
+
+/// The `_id` of an asset's `fs.files` document. Old-style courses use a subdocument whose keys
+/// must stand in this order: GridFS looks it up by equality, as edx-platform does.
+pub fn asset_id(course: &CourseKey, name: &str) -> Bson {
+    if course.old_style {
+        Bson::Document(doc! {
+            "category": "asset",
+            "name": name,
+            "course": &course.course,
+            "tag": "c4x",
+            "org": &course.org,
+            "revision": Bson::Null,
+        })
+    } else {
+        Bson::String(format!("asset-v1:{}+{}+{}+type@asset+block@{name}", course.org, course.course, course.run))
+    }
+}
+
+/// An asset found in GridFS, not yet read.
+#[derive(Debug, Clone)]
+pub struct AssetFile {
+    pub name: String,
+    pub length: u64,
+    id: Bson,
+}
+
+#[derive(Clone)]
+pub struct Contentstore {
+    database: Database,
+    bucket: GridFsBucket,
+}
+
+impl Contentstore {
+    pub async fn connect(settings: &MongoSettings) -> mongodb::error::Result<Self> {
+        let client = mongodb::Client::with_uri_str(settings.uri.expose()).await?;
+        Ok(Self::new(client.database(&settings.database)))
+    }
+
+    pub fn new(database: Database) -> Self {
+        Self { bucket: database.gridfs_bucket(None), database }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    pub async fn find(&self, course: &CourseKey, name: &str) -> mongodb::error::Result<Option<AssetFile>> {
+        let files = self.database.collection::<Document>("fs.files");
+        let found = files
+            .find_one(doc! { "_id": asset_id(course, name) })
+            .projection(doc! { "_id": 1, "length": 1 })
+            .await?;
+        Ok(found.map(|file| AssetFile {
+            name: name.into(),
+            length: match file.get("length") {
+                Some(Bson::Int32(n)) => *n as u64,
+                Some(Bson::Int64(n)) => *n as u64,
+                Some(Bson::Double(n)) => *n as u64,
+                _ => 0,
+            },
+            id: file.get("_id").cloned().unwrap_or(Bson::Null),
+        }))
+    }
+
+    pub async fn read(&self, file: &AssetFile) -> mongodb::error::Result<Vec<u8>> {
+        let mut stream = self.bucket.open_download_stream(file.id.clone()).await?;
+        let mut bytes = Vec::with_capacity(file.length as usize);
+        stream.read_to_end(&mut bytes).await?;
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_names_follow_compute_location() {
+        assert_eq!(asset_name("intro_de.srt"), "intro_de.srt");
+        assert_eq!(asset_name("week 1/intro (fr).srt"), "week_1_intro__fr_.srt");
+        assert_eq!(asset_name("subs_OEoXaMPEzfM.srt.sjson"), "subs_OEoXaMPEzfM.srt.sjson");
+        assert_eq!(asset_name("100%-done__x.srt"), "100%-done__x.srt");
+    }
+
+    #[test]
+    fn asset_ids_in_both_styles() {
+        let new: CourseKey = "course-v1:edX+DemoX+2018".parse().unwrap();
+        assert_eq!(asset_id(&new, "a.srt"), Bson::String("asset-v1:edX+DemoX+2018+type@asset+block@a.srt".into()));
+        let old: CourseKey = "edX/DemoX/2018".parse().unwrap();
+        let Bson::Document(id) = asset_id(&old, "a.srt") else { panic!() };
+        let keys: Vec<&str> = id.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["category", "name", "course", "tag", "org", "revision"]);
+    }
+}

@@ -1,0 +1,17 @@
+//! All I/O of the transcript migration: one module per external system (modulestore,
+//! contentstore, edx-val, S3) and the transcript formats and lookups built on them.
+
+pub mod contentstore;
+pub mod edxval;
+mod error;
+pub mod modulestore;
+pub mod s3;
+pub mod settings;
+pub mod sjson;
+pub mod srt;
+pub mod transcript_source;
+
+pub use error::{FormatError, Problem, TranscriptError};
+
+/// edx-val refuses transcripts above this size, and so does the migration.
+pub const MAX_TRANSCRIPT_BYTES: u64 = 3 * 1024 * 1024;

@@ -1,0 +1,275 @@
+//! The modulestore, where the video blocks live, in both layouts real installations hold:
+//! split (`modulestore.active_versions` → `modulestore.structures`) for `course-v1:` keys and the
+//! old "draft" Mongo modulestore (collection `modulestore`, one document per block and revision)
+//! for `org/course/run` keys.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bson::{doc, Bson, Document};
+use futures::TryStreamExt;
+use mongodb::Database;
+use workflows::{Branch, CourseKey, UsageKey};
+
+use crate::settings::MongoSettings;
+
+pub const ACTIVE_VERSIONS: &str = "modulestore.active_versions";
+pub const STRUCTURES: &str = "modulestore.structures";
+pub const OLD_MONGO: &str = "modulestore";
+
+/// A video block as one branch of its course shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoBlock {
+    pub usage_key: UsageKey,
+    pub branch: Branch,
+    pub fields: VideoFields,
+}
+
+/// The settings-scope fields of a video block that decide where its transcripts are.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VideoFields {
+    pub display_name: Option<String>,
+    /// The English transcript's sub id; empty when unset.
+    pub sub: String,
+    pub youtube_id_1_0: String,
+    pub html5_sources: Vec<String>,
+    pub transcripts: TranscriptsField,
+    pub edx_video_id: String,
+}
+
+/// The `transcripts` field: `{language code: file name}`, or whatever else a broken course holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TranscriptsField {
+    Map(BTreeMap<String, String>),
+    Invalid { found: String },
+}
+
+impl Default for TranscriptsField {
+    fn default() -> Self {
+        TranscriptsField::Map(BTreeMap::new())
+    }
+}
+
+impl VideoFields {
+    pub fn from_document(fields: &Document) -> Self {
+        let text = |key: &str| fields.get_str(key).map(str::trim).unwrap_or("").to_string();
+        Self {
+            display_name: fields.get_str("display_name").ok().map(Into::into),
+            sub: text("sub"),
+            youtube_id_1_0: text("youtube_id_1_0"),
+            html5_sources: match fields.get_array("html5_sources") {
+                Ok(sources) => sources.iter().filter_map(Bson::as_str).map(Into::into).collect(),
+                Err(_) => Vec::new(),
+            },
+            transcripts: match fields.get("transcripts") {
+                None | Some(Bson::Null) => TranscriptsField::default(),
+                Some(Bson::Document(map)) => map
+                    .iter()
+                    .map(|(language, file)| match file {
+                        Bson::String(file) => Ok((language.clone(), file.clone())),
+                        other => Err(format!("a mapping whose entry {language:?} is {}", describe(other))),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_or_else(|found| TranscriptsField::Invalid { found }, TranscriptsField::Map),
+                Some(other) => TranscriptsField::Invalid { found: describe(other) },
+            },
+            edx_video_id: text("edx_video_id"),
+        }
+    }
+
+    /// The languages of the video as edx-platform lists them: the keys of `transcripts`, plus
+    /// `en` when `sub` is set.
+    pub fn languages(&self) -> Result<BTreeSet<String>, &TranscriptsField> {
+        let TranscriptsField::Map(map) = &self.transcripts else { return Err(&self.transcripts) };
+        let mut languages: BTreeSet<String> = map.keys().cloned().collect();
+        if !self.sub.is_empty() {
+            languages.insert("en".into());
+        }
+        Ok(languages)
+    }
+}
+
+fn describe(value: &Bson) -> String {
+    match value {
+        Bson::String(s) => format!("the string {s:?}"),
+        Bson::Array(items) => format!("a list of {} items", items.len()),
+        Bson::Int32(n) => format!("the number {n}"),
+        Bson::Int64(n) => format!("the number {n}"),
+        Bson::Double(n) => format!("the number {n}"),
+        Bson::Boolean(b) => format!("the boolean {b}"),
+        other => format!("a value of BSON type {:?}", other.element_type()),
+    }
+}
+
+#[derive(Clone)]
+pub struct Modulestore {
+    database: Database,
+}
+
+impl Modulestore {
+    pub async fn connect(settings: &MongoSettings) -> mongodb::error::Result<Self> {
+        let client = mongodb::Client::with_uri_str(settings.uri.expose()).await?;
+        Ok(Self::new(client.database(&settings.database)))
+    }
+
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Every course run in either layout, sorted. Libraries (no draft or published branch) are
+    /// not courses and hold no transcripts to migrate.
+    pub async fn course_keys(&self) -> mongodb::error::Result<Vec<CourseKey>> {
+        let mut keys = BTreeSet::new();
+        let mut indexes = self.database.collection::<Document>(ACTIVE_VERSIONS).find(doc! {}).await?;
+        while let Some(index) = indexes.try_next().await? {
+            let versions = index.get_document("versions").ok();
+            let is_course = versions
+                .is_some_and(|v| Branch::ALL.iter().any(|b| v.contains_key(b.split_version_key())));
+            let part = |key| index.get_str(key).unwrap_or("");
+            if is_course {
+                if let Ok(key) = CourseKey::new_style(part("org"), part("course"), part("run")) {
+                    keys.insert(key);
+                }
+            }
+        }
+        let mut courses = self
+            .database
+            .collection::<Document>(OLD_MONGO)
+            .find(doc! { "_id.category": "course" })
+            .projection(doc! { "_id": 1 })
+            .await?;
+        while let Some(course) = courses.try_next().await? {
+            let Ok(id) = course.get_document("_id") else { continue };
+            let part = |key| id.get_str(key).unwrap_or("");
+            if let Ok(key) = CourseKey::old_style(part("org"), part("course"), part("name")) {
+                keys.insert(key);
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    /// The course's video blocks as `branch` shows them, sorted by usage key.
+    pub async fn video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<VideoBlock>> {
+        let mut blocks = if course.old_style {
+            self.old_mongo_video_blocks(course, branch).await?
+        } else {
+            self.split_video_blocks(course, branch).await?
+        };
+        blocks.sort_by(|a, b| a.usage_key.cmp(&b.usage_key));
+        Ok(blocks)
+    }
+
+    /// The head structure of a split course's branch, if the course and branch exist.
+    pub async fn split_head(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Option<Bson>> {
+        let index = self
+            .database
+            .collection::<Document>(ACTIVE_VERSIONS)
+            .find_one(doc! { "org": &course.org, "course": &course.course, "run": &course.run })
+            .await?;
+        Ok(index.and_then(|index| {
+            index.get_document("versions").ok().and_then(|v| v.get(branch.split_version_key()).cloned())
+        }))
+    }
+
+    async fn split_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<VideoBlock>> {
+        let Some(head) = self.split_head(course, branch).await? else { return Ok(Vec::new()) };
+        let Some(structure) = self
+            .database
+            .collection::<Document>(STRUCTURES)
+            .find_one(doc! { "_id": head })
+            .projection(doc! { "blocks": 1 })
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let blocks = structure.get_array("blocks").map(Vec::as_slice).unwrap_or_default();
+        Ok(blocks
+            .iter()
+            .filter_map(Bson::as_document)
+            .filter(|block| block.get_str("block_type") == Ok("video"))
+            .filter_map(|block| {
+                let block_id = block.get_str("block_id").ok()?;
+                let empty = Document::new();
+                let fields = block.get_document("fields").unwrap_or(&empty);
+                Some(VideoBlock {
+                    usage_key: course.usage_key("video", block_id),
+                    branch,
+                    fields: VideoFields::from_document(fields),
+                })
+            })
+            .collect())
+    }
+
+    /// Old Mongo keeps a published document (`revision: null`) and, while a block has unpublished
+    /// changes or was never published, a draft document (`revision: "draft"`). The draft branch
+    /// shows the draft document where there is one and the published one otherwise.
+    async fn old_mongo_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<VideoBlock>> {
+        let mut revision_filter = vec![Bson::Null];
+        if branch == Branch::Draft {
+            revision_filter.push(Bson::String("draft".into()));
+        }
+        let mut documents = self
+            .database
+            .collection::<Document>(OLD_MONGO)
+            .find(doc! {
+                "_id.tag": "i4x",
+                "_id.org": &course.org,
+                "_id.course": &course.course,
+                "_id.category": "video",
+                "_id.revision": { "$in": revision_filter },
+            })
+            .projection(doc! { "_id": 1, "metadata": 1 })
+            .await?;
+        let mut by_name: BTreeMap<String, (bool, VideoFields)> = BTreeMap::new();
+        while let Some(document) = documents.try_next().await? {
+            let Ok(id) = document.get_document("_id") else { continue };
+            let Ok(name) = id.get_str("name") else { continue };
+            let is_draft = id.get_str("revision") == Ok("draft");
+            let empty = Document::new();
+            let fields = VideoFields::from_document(document.get_document("metadata").unwrap_or(&empty));
+            match by_name.get(name) {
+                Some((true, _)) if !is_draft => {} // the draft document wins in the draft view
+                _ => {
+                    by_name.insert(name.into(), (is_draft, fields));
+                }
+            }
+        }
+        Ok(by_name
+            .into_iter()
+            .map(|(name, (_, fields))| VideoBlock { usage_key: course.usage_key("video", &name), branch, fields })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_and_languages() {
+        let fields = VideoFields::from_document(&doc! {
+            "display_name": "Intro", "sub": "OEoXaMPEzfM", "transcripts": { "de": "intro_de.srt", "zh": "z.srt" },
+            "edx_video_id": " ", "html5_sources": ["https://cdn.example/v/intro.mp4", 7],
+        });
+        assert_eq!(fields.edx_video_id, "");
+        assert_eq!(fields.html5_sources, vec!["https://cdn.example/v/intro.mp4".to_string()]);
+        let languages: Vec<String> = fields.languages().unwrap().into_iter().collect();
+        assert_eq!(languages, ["de", "en", "zh"]);
+        assert_eq!(VideoFields::from_document(&doc! {}).languages().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_transcripts_field_of_the_wrong_type_is_kept_as_invalid() {
+        for (value, found) in [
+            (Bson::String("intro.srt".into()), "the string \"intro.srt\""),
+            (Bson::Array(vec![Bson::Int32(1)]), "a list of 1 items"),
+            (Bson::Document(doc! { "fr": 3 }), "a mapping whose entry \"fr\" is the number 3"),
+        ] {
+            let fields = VideoFields::from_document(&doc! { "transcripts": value });
+            assert_eq!(fields.languages(), Err(&TranscriptsField::Invalid { found: found.into() }));
+        }
+    }
+}

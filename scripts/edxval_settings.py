@@ -1,0 +1,68 @@
+"""
+Minimal Django settings for edx-val on the local stack (migrations and read-back through edxval.api).
+Reads the variables of <run>/stack.env from the environment.
+"""
+import os
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pymysql
+
+# PyMySQL stands in for mysqlclient, so no libmysqlclient is needed.
+pymysql.install_as_MySQLdb()
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "openedx_tables"))
+
+# Protects nothing: no sessions, no signed cookies on this local stack.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "local-stack-not-secret")
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "edxval",
+    "video_config",
+]
+
+
+def _database(url):
+    u = urlsplit(url)
+    if u.scheme == "sqlite":
+        # sqlite:///abs/path (URL form); a sqlite:////abs/path spelling is accepted too.
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": "/" + u.path.lstrip("/")}
+    if u.scheme in ("mysql", "mariadb"):
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": u.path.lstrip("/"),
+            "USER": unquote(u.username or ""),
+            "PASSWORD": unquote(u.password or ""),
+            "HOST": u.hostname or "127.0.0.1",
+            "PORT": str(u.port or 3306),
+            "OPTIONS": {"charset": "utf8mb4"},
+        }
+    raise ValueError(f"EDXVAL_DATABASE_URL: unsupported scheme {u.scheme!r}")
+
+
+DATABASES = {"default": _database(os.environ["EDXVAL_DATABASE_URL"])}
+
+# edx-val looks up STORAGES["video_transcripts"], then VIDEO_TRANSCRIPTS_SETTINGS (edxval/utils.py).
+# The legacy form is the one edx-platform's own settings use.
+VIDEO_TRANSCRIPTS_SETTINGS = {
+    "DIRECTORY_PREFIX": "video-transcripts/",
+    "STORAGE_CLASS": "storages.backends.s3.S3Storage",
+    "STORAGE_KWARGS": {
+        "bucket_name": os.environ.get("S3_BUCKET", "edxval-transcripts"),
+        "endpoint_url": os.environ.get("S3_ENDPOINT_URL"),
+        "region_name": os.environ.get("S3_REGION", "us-east-1"),
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        "addressing_style": "path",
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "file_overwrite": False,
+    },
+}
+VIDEO_IMAGE_SETTINGS = {"DIRECTORY_PREFIX": "video-images/"}
+TRANSCRIPT_LANG_CACHE_TIMEOUT = 0

@@ -1,0 +1,8 @@
+//! Deterministic orchestration of the transcript migration: no I/O, no clocks, no randomness.
+//!
+//! It also owns the domain vocabulary shared with `activities`: course keys, usage keys and
+//! branches, so that both sides speak of the same things in the same words.
+
+pub mod keys;
+
+pub use keys::{Branch, CourseKey, CourseKeyError, UsageKey};
