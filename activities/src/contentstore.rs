@@ -9,13 +9,23 @@ use workflows::CourseKey;
 
 use crate::settings::MongoSettings;
 
-/// The asset name Studio gives an uploaded file (`StaticContent.compute_location`): `/` becomes
-/// `_`, then every character an asset key cannot hold becomes `_`; underscores stay as they are.
+/// The asset name Studio gives an uploaded file (`StaticContent.compute_location` with
+/// opaque-keys' `clean_keeping_underscores`): `/` becomes `_`, then every character outside
+/// Python's `\w`, `.`, `%` and `-` becomes `_`, one for one.
 pub fn asset_name(filename: &str) -> String {
-    filename
-        .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '_' | '.' | '%' | '-') { c } else { '_' })
-        .collect()
+    filename.chars().map(|c| if is_python_word(c) || matches!(c, '.' | '%' | '-') { c } else { '_' }).collect()
+}
+
+/// Python's `\w` on `str`: letters and numbers by general category, and `_`. Unlike Rust's
+/// `is_alphanumeric`, combining marks are not word characters, so `é` written as `e` + U+0301
+/// cleans to `e_`, as it does in Studio.
+fn is_python_word(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory::*};
+    c == '_'
+        || matches!(
+            get_general_category(c),
+            UppercaseLetter | LowercaseLetter | TitlecaseLetter | ModifierLetter | OtherLetter | DecimalNumber | LetterNumber | OtherNumber
+        )
 }
 
 /// The `_id` of an asset's `fs.files` document. Old-style courses use a subdocument whose keys
@@ -99,6 +109,13 @@ mod tests {
         assert_eq!(asset_name("week 1/intro (fr).srt"), "week_1_intro__fr_.srt");
         assert_eq!(asset_name("subs_OEoXaMPEzfM.srt.sjson"), "subs_OEoXaMPEzfM.srt.sjson");
         assert_eq!(asset_name("100%-done__x.srt"), "100%-done__x.srt");
+        // Examples checked against opaque-keys 3.0.0.
+        assert_eq!(asset_name("a+b@c~d:e%f=g?h#i&j.srt"), "a_b_c_d_e%f_g_h_i_j.srt");
+        assert_eq!(asset_name("中文 字幕.srt"), "中文_字幕.srt");
+        assert_eq!(asset_name("quote'\".srt"), "quote__.srt");
+        assert_eq!(asset_name("cafe\u{301}.srt"), "cafe_.srt");
+        assert_eq!(asset_name("हिंदी.srt"), "ह__द_.srt");
+        assert_eq!(asset_name("１２３²Ⅻß.srt"), "１２３²Ⅻß.srt");
     }
 
     #[test]

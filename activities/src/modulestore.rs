@@ -16,6 +16,9 @@ pub const ACTIVE_VERSIONS: &str = "modulestore.active_versions";
 pub const STRUCTURES: &str = "modulestore.structures";
 pub const OLD_MONGO: &str = "modulestore";
 
+/// The default of the video block's `youtube_id_1_0` field.
+pub const DEFAULT_YOUTUBE_ID: &str = "3_yD_cEKoCk";
+
 /// A video block as one branch of its course shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoBlock {
@@ -30,6 +33,7 @@ pub struct VideoFields {
     pub display_name: Option<String>,
     /// The English transcript's sub id; empty when unset.
     pub sub: String,
+    /// The XBlock default `3_yD_cEKoCk` when the field was never set, as edx-platform reads it.
     pub youtube_id_1_0: String,
     pub html5_sources: Vec<String>,
     pub transcripts: TranscriptsField,
@@ -55,7 +59,10 @@ impl VideoFields {
         Self {
             display_name: fields.get_str("display_name").ok().map(Into::into),
             sub: text("sub"),
-            youtube_id_1_0: text("youtube_id_1_0"),
+            youtube_id_1_0: match fields.get("youtube_id_1_0") {
+                None => DEFAULT_YOUTUBE_ID.into(),
+                Some(_) => text("youtube_id_1_0"),
+            },
             html5_sources: match fields.get_array("html5_sources") {
                 Ok(sources) => sources.iter().filter_map(Bson::as_str).map(Into::into).collect(),
                 Err(_) => Vec::new(),
@@ -64,6 +71,7 @@ impl VideoFields {
                 None | Some(Bson::Null) => TranscriptsField::default(),
                 Some(Bson::Document(map)) => map
                     .iter()
+                    .filter(|(_, file)| file.as_str() != Some("")) // get_transcripts_info drops these
                     .map(|(language, file)| match file {
                         Bson::String(file) => Ok((language.clone(), file.clone())),
                         other => Err(format!("a mapping whose entry {language:?} is {}", describe(other))),
@@ -251,14 +259,16 @@ mod tests {
     #[test]
     fn fields_and_languages() {
         let fields = VideoFields::from_document(&doc! {
-            "display_name": "Intro", "sub": "OEoXaMPEzfM", "transcripts": { "de": "intro_de.srt", "zh": "z.srt" },
+            "display_name": "Intro", "sub": "OEoXaMPEzfM", "transcripts": { "de": "intro_de.srt", "zh": "z.srt", "fr": "" },
             "edx_video_id": " ", "html5_sources": ["https://cdn.example/v/intro.mp4", 7],
         });
         assert_eq!(fields.edx_video_id, "");
         assert_eq!(fields.html5_sources, vec!["https://cdn.example/v/intro.mp4".to_string()]);
         let languages: Vec<String> = fields.languages().unwrap().into_iter().collect();
         assert_eq!(languages, ["de", "en", "zh"]);
-        assert_eq!(VideoFields::from_document(&doc! {}).languages().unwrap().len(), 0);
+        assert_eq!(fields.youtube_id_1_0, DEFAULT_YOUTUBE_ID);
+        let unset = VideoFields::from_document(&doc! { "youtube_id_1_0": "" });
+        assert_eq!((unset.youtube_id_1_0.as_str(), unset.languages().unwrap().len()), ("", 0));
     }
 
     #[test]

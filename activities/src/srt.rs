@@ -55,26 +55,33 @@ fn parse_cue(lines: &[&str]) -> Result<(i64, i64, String), String> {
     };
     let end = py_lstrip(end_and_position).split(' ').next().unwrap_or("");
     let text = lines[1..].join(" ");
-    Ok((parse_time(start)?, parse_time(end)?, text))
+    Ok((parse_time(py_strip(start))?, parse_time(py_strip(end))?, text))
 }
 
-/// pysrt's SubRipTime.from_string: four integer fields split on `:`, `.` or `,`; an empty
-/// time is zero (`SubRipTime.coerce(start or 0)`).
+/// pysrt's SubRipTime.from_string: four fields split on `:`, `.` or `,`, each read as an
+/// integer with no range check; an empty time is zero (`SubRipTime.coerce(start or 0)`).
 fn parse_time(time: &str) -> Result<i64, String> {
     if time.is_empty() {
         return Ok(0);
     }
     let fields: Vec<&str> = time.split([':', '.', ',']).collect();
     let [h, m, s, ms] = fields[..] else {
-        return Err(format!("invalid timestamp {:?}: expected HH:MM:SS,mmm", time.trim()));
+        return Err(format!("invalid timestamp {time:?}: expected HH:MM:SS,mmm"));
     };
-    let field = |f: &str| parse_int(f).ok_or_else(|| format!("invalid timestamp {:?}: {f:?} is not a number", time.trim()));
-    Ok(field(h)? * HOURS + field(m)? * MINUTES + field(s)? * SECONDS + field(ms)?)
+    let out_of_range = || format!("timestamp {time:?} out of range");
+    let (h, m, s, ms) = (parse_int(h), parse_int(m), parse_int(s), parse_int(ms));
+    let (Some(h), Some(m), Some(s), Some(ms)) = (h, m, s, ms) else { return Err(out_of_range()) };
+    h.checked_mul(HOURS)
+        .and_then(|t| t.checked_add(m.checked_mul(MINUTES)?))
+        .and_then(|t| t.checked_add(s.checked_mul(SECONDS)?))
+        .and_then(|t| t.checked_add(ms))
+        .ok_or_else(out_of_range)
 }
 
-/// pysrt's SubRipTime.parse_int: Python's `int()`, else the leading digits.
+/// pysrt's SubRipTime.parse_int: Python's `int()`, else the leading digits, else 0. `None` only
+/// when the number does not fit in 64 bits.
 fn parse_int(field: &str) -> Option<i64> {
-    let stripped = py_strip(field);
+    let stripped = field.trim();
     let (sign, digits) = match stripped.as_bytes().first() {
         Some(b'-') => (-1, &stripped[1..]),
         Some(b'+') => (1, &stripped[1..]),
@@ -90,7 +97,7 @@ fn parse_int(field: &str) -> Option<i64> {
         return digits.replace('_', "").parse::<i64>().ok().map(|n| sign * n);
     }
     let leading = field.bytes().take_while(u8::is_ascii_digit).count();
-    field[..leading].parse().ok()
+    if leading == 0 { Some(0) } else { field[..leading].parse().ok() }
 }
 
 /// Python's `str.splitlines(keepends=True)`.
@@ -172,16 +179,52 @@ mod tests {
         assert_eq!(cues(srt), vec![(1000, 2000, "你好，世界".into()), (2000, 3000, "字幕".into())]);
     }
 
+    /// Cases run through pysrt 1.1.2 and edx-platform's conversion (input → start, end, text).
     #[test]
     fn pysrt_time_quirks() {
-        // pysrt reads each field as an integer: ",5" is 5 ms, and "." separates like ",".
-        assert_eq!(cues("1\n0:0:1.5 --> 00:00:02,050\nx\n"), vec![(1005, 2050, "x".into())]);
-        // Hours past 99, and trailing garbage after the digits of a field.
-        assert_eq!(cues("1\n100:00:00,000 --> 100:00:01,000abc\nx\n"), vec![(360_000_000, 360_001_000, "x".into())]);
-        // A missing end time is zero, as pysrt coerces "" to 0.
-        assert_eq!(cues("1\n00:00:01,000 -->\nx\n"), vec![(1000, 0, "x".into())]);
-        // Blank lines (even whitespace-only) between cues and at the start are skipped.
-        assert_eq!(cues("\n \n1\n00:00:01,000 --> 00:00:02,000\na\n\n\n\n2\n00:00:03,000 --> 00:00:04,000\nb\n").len(), 2);
+        for (srt, start, end, text) in [
+            // ",5" is 5 ms, "." separates like ",".
+            ("1\n0:0:1,5 --> 0:0:2,50\nx\n", 1005, 2050, "x"),
+            ("1\n00:00:01.500 --> 00:00:02.5\nx\n", 1500, 2005, "x"),
+            ("1\n00:00:01,5000 --> 00:00:02,0001\nx\n", 6000, 2001, "x"),
+            // No range checks, garbage fields read as their leading digits or 0.
+            ("1\n123:00:00,000 --> 999:59:59,999\nx\n", 442_800_000, 3_599_999_999, "x"),
+            ("1\n00:75:99,000 --> 00:00:02,000\nx\n", 4_599_000, 2000, "x"),
+            ("1\naa:bb:cc,dd --> 00:00:02,000\nx\n", 0, 2000, "x"),
+            ("1\n00:0x:01,5ab --> 00:00:x1,000\nx\n", 1005, 0, "x"),
+            ("1\n00::01,000 --> +00:00:01,1_0\nx\n", 1000, 1010, "x"),
+            ("1\n 00 : 00 : 01 , 500 --> 00:00:02,000\nx\n", 1500, 2000, "x"),
+            ("1\n00:00:-1,000 --> 00:-01:00,000\nneg\n", -1000, -60000, "neg"),
+            // Empty start or end is 0; no spaces are needed around the arrow; coordinates are dropped.
+            ("1\n --> 00:00:02,000\nx\n", 0, 2000, "x"),
+            ("1\n00:00:01,000 -->\nx\n", 1000, 0, "x"),
+            ("00:00:01,000-->00:00:02,000\nx\n", 1000, 2000, "x"),
+            ("1\n00:00:01,000 --> 00:00:02,000 X1:40 X2:600\nx\n", 1000, 2000, "x"),
+            // The index line is never checked; text keeps leading blanks, tags and arrows.
+            ("abc\n00:00:01,000 --> 00:00:02,000\n  lead and trail  \t\n", 1000, 2000, "  lead and trail"),
+            ("1\n00:00:01,000 --> 00:00:02,000\na --> b\n", 1000, 2000, "a --> b"),
+            // A second BOM is a character of the (ignored) index line.
+            ("\u{feff}\u{feff}1\n00:00:01,000 --> 00:00:02,000\nHi\n", 1000, 2000, "Hi"),
+            // U+2028, U+0085, form feed and vertical tab are line breaks.
+            ("1\n00:00:01,000 --> 00:00:02,000\na\u{2028}b\u{85}c\u{c}d\u{b}e\n", 1000, 2000, "a b c d e"),
+        ] {
+            assert_eq!(cues(srt), vec![(start, end, text.to_string())], "{srt:?}");
+        }
+    }
+
+    #[test]
+    fn blank_lines_follow_python_whitespace() {
+        // NBSP-only and U+001F-only lines separate cues; a zero-width space does not.
+        assert_eq!(cues("1\n00:00:01,000 --> 00:00:02,000\nA\n\u{a0}\n2\n00:00:03,000 --> 00:00:04,000\nB\n").len(), 2);
+        assert_eq!(cues("1\n00:00:01,000 --> 00:00:02,000\nA\n\u{1f}\n2\n00:00:03,000 --> 00:00:04,000\nB\n").len(), 2);
+        assert_eq!(
+            cues("1\n00:00:01,000 --> 00:00:02,000\nA\n\u{200b}\n2\n00:00:03,000 --> 00:00:04,000\nB\n"),
+            vec![(1000, 2000, "A \u{200b} 2 00:00:03,000 --> 00:00:04,000 B".to_string())]
+        );
+        // Cues with no blank line between them run together, as in pysrt.
+        assert_eq!(cues("1\n00:00:01,000 --> 00:00:02,000\nA\n2\n00:00:03,000 --> 00:00:04,000\nB\n").len(), 1);
+        // Blank lines (even whitespace-only) before, between and after cues are skipped.
+        assert_eq!(cues("\n \n1\n00:00:01,000 --> 00:00:02,000\na\n\n\n\n2\n00:00:03,000 --> 00:00:04,000\nb\n\n\n").len(), 2);
     }
 
     #[test]
@@ -198,12 +241,22 @@ mod tests {
     #[test]
     fn malformed_cues_are_errors_naming_the_line() {
         for (srt, line, needle) in [
-            ("00:00:01,000 --> 00:00:02,000\n", 1, "needs a time line and text"),
-            ("Title of the talk\n\n1\n00:00:01,000 --> 00:00:02,000\nx\n", 1, "needs a time line and text"),
+            ("00:00:01,000 --> 00:00:02,000\n\n2\n00:00:03,000 --> 00:00:04,000\nx\n", 1, "needs a time line and text"),
+            ("WEBVTT\n\n1\n00:00:01,000 --> 00:00:02,000\nx\n", 1, "needs a time line and text"),
+            ("1\n00:00:01,000 --> 00:00:02,000\nok\n\n\n\nTHE END\n", 7, "needs a time line and text"),
             ("1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03,000 - 00:00:04,000\nbad\n", 5, "expected \"START --> END\""),
+            ("1\n00:00:01,000 -> 00:00:02,000\nx\n", 1, "expected \"START --> END\""),
             ("1\n00:01,000 --> 00:00:02,000\nx\n", 1, "invalid timestamp \"00:01,000\""),
+            ("1\n00:00:01 --> 00:00:02\nx\n", 1, "invalid timestamp \"00:00:01\""),
+            ("1\n00:00:00:01,500 --> 00:00:02,000\nx\n", 1, "invalid timestamp"),
+            ("1\n00：00：01,000 --> 00:00:02,000\nx\n", 1, "invalid timestamp"),
+            ("1\n00:00:01,000 --> 00:00:02,000\tX1:40\nx\n", 1, "invalid timestamp"),
             ("1\n00:00:01,000 --> 00:00:02,000 --> 00:00:03,000\nx\n", 1, "expected \"START --> END\""),
-            ("1\n00:aa:01,000 --> 00:00:02,000\nx\n", 1, "\"aa\" is not a number"),
+            // A blank line inside a cue's text starts a new cue that has no time line.
+            ("1\n00:00:01,000 --> 00:00:02,000\npara one\n\npara two\nmore\n", 5, "expected \"START --> END\""),
+            // \r\r\n is two line breaks, so every line stands alone.
+            ("1\r\r\n00:00:01,000 --> 00:00:02,000\r\r\nx\r\r\n", 1, "needs a time line and text"),
+            ("1\n99999999999999999999:00:00,000 --> 00:00:02,000\nx\n", 1, "out of range"),
         ] {
             match convert(srt) {
                 Err(FormatError::UnparsableSrt { line: l, reason }) => {

@@ -1,18 +1,25 @@
 //! Which contentstore file holds a video's transcript in a language, and its SJSON, following
-//! edx-platform's `get_transcript_from_contentstore`.
+//! edx-platform's `get_transcript_from_contentstore`, so that learners get after the migration
+//! the transcript they were shown before it.
 
-use crate::contentstore::{asset_name, AssetFile, Contentstore};
+use crate::contentstore::{asset_name, Contentstore};
 use crate::modulestore::{TranscriptsField, VideoBlock};
-use crate::sjson::{self, Sjson};
-use crate::{srt, Problem, TranscriptError, MAX_TRANSCRIPT_BYTES};
+use crate::{sjson, srt, Problem, TranscriptError, MAX_TRANSCRIPT_BYTES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceFormat {
     /// An SJSON asset (`subs_{id}.srt.sjson`), migrated byte for byte.
     Sjson,
-    /// An SRT file named in `transcripts`, converted to SJSON.
+    /// An SRT file, converted to SJSON.
     Srt,
+}
+
+/// One asset to look for, in order, until one exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub asset: String,
+    pub format: SourceFormat,
 }
 
 /// A transcript ready to upload: the SJSON bytes edx-val will serve.
@@ -26,35 +33,42 @@ pub struct SourceTranscript {
     pub cue_count: usize,
 }
 
-/// The sub ids whose SJSON assets may hold the transcript, in edx-platform's order: `sub`,
-/// `youtube_id_1_0`, then the file name (without extension) of each HTML5 source.
+/// The sub ids that may name the transcript, in edx-platform's order: `sub`, `youtube_id_1_0`,
+/// then each HTML5 source cut as `get_html5_ids` cuts it (the last path segment up to its last
+/// dot, with no URL parsing).
 pub fn candidate_sub_ids(video: &VideoBlock) -> Vec<String> {
     let fields = &video.fields;
-    let html5 = fields.html5_sources.iter().map(|url| html5_basename(url));
-    [fields.sub.clone(), fields.youtube_id_1_0.clone()]
-        .into_iter()
-        .chain(html5)
-        .filter(|id| !id.is_empty())
-        .collect()
+    let html5 = fields.html5_sources.iter().map(|url| {
+        let last = url.rsplit('/').next().unwrap_or("");
+        last.rsplit_once('.').map_or(last, |(stem, _)| stem).to_string()
+    });
+    [fields.sub.clone(), fields.youtube_id_1_0.clone()].into_iter().chain(html5).filter(|id| !id.is_empty()).collect()
 }
 
-fn html5_basename(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or("");
-    let file = path.rsplit('/').next().unwrap_or("");
-    match file.rfind('.') {
-        Some(dot) if dot > 0 => file[..dot].into(),
-        _ => file.into(),
-    }
-}
-
-/// The SJSON asset name for a sub id: `subs_{id}.srt.sjson`, prefixed with the language for
-/// languages other than English.
-pub fn sjson_asset_name(language: &str, sub_id: &str) -> String {
+/// The assets to look for, first match wins.
+///
+/// English: for each sub id, its SJSON asset `subs_{id}.srt.sjson`, then an SRT asset named by
+/// the id itself (edx-platform reuses the id as the file name). edx-platform never reads
+/// `transcripts["en"]`; it is looked up last here so that an uploaded English file is not lost.
+///
+/// Other languages: the SRT file named in `transcripts`, then `{lang}_subs_{id}.srt.sjson` for
+/// each sub id.
+pub fn lookup_plan(video: &VideoBlock, language: &str, transcripts_file: Option<&str>) -> Vec<Lookup> {
+    let sjson = |name: String| Lookup { asset: asset_name(&name), format: SourceFormat::Sjson };
+    let srt = |name: &str| Lookup { asset: asset_name(name), format: SourceFormat::Srt };
+    let ids = candidate_sub_ids(video);
+    let mut plan = Vec::new();
     if language == "en" {
-        asset_name(&format!("subs_{sub_id}.srt.sjson"))
+        for id in &ids {
+            plan.push(sjson(format!("subs_{id}.srt.sjson")));
+            plan.push(srt(id));
+        }
+        plan.extend(transcripts_file.map(srt));
     } else {
-        asset_name(&format!("{language}_subs_{sub_id}.srt.sjson"))
+        plan.extend(transcripts_file.map(srt));
+        plan.extend(ids.iter().map(|id| sjson(format!("{language}_subs_{id}.srt.sjson"))));
     }
+    plan
 }
 
 pub async fn read_transcript(
@@ -69,58 +83,51 @@ pub async fn read_transcript(
         file: file.map(Into::into),
         problem,
     };
-    let store_error = |file: &str, e: mongodb::error::Error| error(Some(file), Problem::Store { detail: e.to_string() });
-    let named_file = match &video.fields.transcripts {
-        TranscriptsField::Map(map) => map.get(language),
+    let transcripts_file = match &video.fields.transcripts {
+        TranscriptsField::Map(map) => map.get(language).map(String::as_str),
         TranscriptsField::Invalid { found } => {
             return Err(error(None, Problem::BadTranscriptsField { found: found.clone() }));
         }
     };
-
-    let mut tried = Vec::new();
-    for sub_id in candidate_sub_ids(video) {
-        let name = sjson_asset_name(language, &sub_id);
-        let found = contentstore.find(&video.usage_key.course, &name).await.map_err(|e| store_error(&name, e))?;
-        tried.push(name.clone());
-        if let Some(file) = found {
-            let bytes = read_checked(contentstore, &file).await.map_err(|p| error(Some(&name), p))?;
-            let text = srt::decode_utf8_sig(&bytes).map_err(|e| error(Some(&name), Problem::Format(e)))?;
-            let cue_count = sjson::validate(text).map_err(|e| error(Some(&name), Problem::Format(e)))?;
-            return Ok(SourceTranscript { language: language.into(), file: name, format: SourceFormat::Sjson, sjson: bytes, cue_count });
+    let plan = lookup_plan(video, language, transcripts_file);
+    for lookup in &plan {
+        let name = lookup.asset.as_str();
+        let store = |e: mongodb::error::Error| error(Some(name), Problem::Store { detail: e.to_string() });
+        let Some(file) = contentstore.find(&video.usage_key.course, name).await.map_err(store)? else { continue };
+        // Size first, so that an oversized file is refused before it is loaded.
+        if file.length > MAX_TRANSCRIPT_BYTES {
+            return Err(error(Some(name), Problem::TooLarge { bytes: file.length, limit: MAX_TRANSCRIPT_BYTES }));
         }
+        let bytes = contentstore.read(&file).await.map_err(store)?;
+        return convert(lookup, bytes).map_err(|problem| error(Some(name), problem)).map(|(sjson, cue_count)| {
+            SourceTranscript { language: language.into(), file: name.into(), format: lookup.format, sjson, cue_count }
+        });
     }
-
-    let Some(filename) = named_file else {
-        return Err(error(None, Problem::Missing { tried }));
-    };
-    let name = asset_name(filename);
-    let Some(file) = contentstore.find(&video.usage_key.course, &name).await.map_err(|e| store_error(&name, e))? else {
-        tried.push(name);
-        return Err(error(Some(filename), Problem::Missing { tried }));
-    };
-    let bytes = read_checked(contentstore, &file).await.map_err(|p| error(Some(&name), p))?;
-    let converted: Sjson = srt::to_sjson(&bytes).map_err(|e| error(Some(&name), Problem::Format(e)))?;
-    let sjson = converted.to_python_json().into_bytes();
-    if sjson.len() as u64 > MAX_TRANSCRIPT_BYTES {
-        let problem = Problem::TooLarge { bytes: sjson.len() as u64, limit: MAX_TRANSCRIPT_BYTES };
-        return Err(error(Some(&name), problem));
-    }
-    Ok(SourceTranscript { language: language.into(), file: name, format: SourceFormat::Srt, cue_count: converted.cue_count(), sjson })
+    // Name the file the course team would look for: the one in `transcripts`, if any.
+    let tried = plan.into_iter().map(|l| l.asset).collect();
+    Err(error(transcripts_file, Problem::Missing { tried }))
 }
 
-/// Reads an asset, refusing empty and oversized files before their content is loaded.
-async fn read_checked(contentstore: &Contentstore, file: &AssetFile) -> Result<Vec<u8>, Problem> {
-    if file.length == 0 {
+/// The SJSON bytes to upload and their cue count.
+fn convert(lookup: &Lookup, bytes: Vec<u8>) -> Result<(Vec<u8>, usize), Problem> {
+    let text = srt::decode_utf8_sig(&bytes).map_err(Problem::Format)?;
+    if text.trim().is_empty() {
         return Err(Problem::Empty);
     }
-    if file.length > MAX_TRANSCRIPT_BYTES {
-        return Err(Problem::TooLarge { bytes: file.length, limit: MAX_TRANSCRIPT_BYTES });
+    match lookup.format {
+        SourceFormat::Sjson => {
+            let cue_count = sjson::validate(text).map_err(Problem::Format)?;
+            Ok((bytes, cue_count))
+        }
+        SourceFormat::Srt => {
+            let converted = srt::to_sjson(&bytes).map_err(Problem::Format)?;
+            let sjson = converted.to_python_json().into_bytes();
+            if sjson.len() as u64 > MAX_TRANSCRIPT_BYTES {
+                return Err(Problem::TooLarge { bytes: sjson.len() as u64, limit: MAX_TRANSCRIPT_BYTES });
+            }
+            Ok((sjson, converted.cue_count()))
+        }
     }
-    let bytes = contentstore.read(file).await.map_err(|e| Problem::Store { detail: e.to_string() })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Problem::Empty);
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -128,26 +135,61 @@ mod tests {
     use super::*;
     use crate::modulestore::VideoFields;
 
-    fn video(fields: VideoFields) -> VideoBlock {
+    fn video(document: bson::Document) -> VideoBlock {
         let course: workflows::CourseKey = "course-v1:edX+DemoX+2018".parse().unwrap();
-        VideoBlock { usage_key: course.usage_key("video", "v1"), branch: workflows::Branch::Published, fields }
+        VideoBlock {
+            usage_key: course.usage_key("video", "v1"),
+            branch: workflows::Branch::Published,
+            fields: VideoFields::from_document(&document),
+        }
+    }
+
+    fn names(plan: &[Lookup]) -> Vec<String> {
+        plan.iter().map(|l| format!("{:?}:{}", l.format, l.asset)).collect()
     }
 
     #[test]
     fn candidates_in_edx_platform_order() {
-        let fields = VideoFields {
-            sub: "OEoXaMPEzfM".into(),
-            youtube_id_1_0: "yt_1".into(),
-            html5_sources: vec!["https://cdn.example/v/lecture-1.mp4?sig=a.b".into(), "/static/clip.webm".into(), "noext".into()],
-            ..Default::default()
-        };
-        assert_eq!(candidate_sub_ids(&video(fields)), ["OEoXaMPEzfM", "yt_1", "lecture-1", "clip", "noext"]);
-        assert!(candidate_sub_ids(&video(VideoFields::default())).is_empty());
+        let v = video(bson::doc! {
+            "sub": "OEoXaMPEzfM", "youtube_id_1_0": "yt_1",
+            "html5_sources": ["https://cdn.example/v/Video%20One.mp4?sig=a.b", "/static/clip.webm", "noext", "http://x/dir/"],
+        });
+        assert_eq!(candidate_sub_ids(&v), ["OEoXaMPEzfM", "yt_1", "Video%20One.mp4?sig=a", "clip", "noext"]);
+        // An unset youtube_id_1_0 is its default, which edx-platform looks up too.
+        assert_eq!(candidate_sub_ids(&video(bson::doc! {})), ["3_yD_cEKoCk"]);
     }
 
     #[test]
-    fn sjson_asset_names_by_language() {
-        assert_eq!(sjson_asset_name("en", "OEoXaMPEzfM"), "subs_OEoXaMPEzfM.srt.sjson");
-        assert_eq!(sjson_asset_name("zh_HANS", "lecture 1"), "zh_HANS_subs_lecture_1.srt.sjson");
+    fn english_tries_each_id_as_sjson_then_as_a_file_name_then_transcripts_en() {
+        let v = video(bson::doc! { "sub": "a b", "youtube_id_1_0": "", "html5_sources": ["http://x/clip.mp4"] });
+        assert_eq!(
+            names(&lookup_plan(&v, "en", Some("my english.srt"))),
+            ["Sjson:subs_a_b.srt.sjson", "Srt:a_b", "Sjson:subs_clip.srt.sjson", "Srt:clip", "Srt:my_english.srt"]
+        );
+    }
+
+    #[test]
+    fn other_languages_try_the_named_file_first_then_prefixed_sjson() {
+        let v = video(bson::doc! { "sub": "abc", "youtube_id_1_0": "yt" });
+        assert_eq!(
+            names(&lookup_plan(&v, "zh_HANS", Some("week 1/lecture.srt"))),
+            ["Srt:week_1_lecture.srt", "Sjson:zh_HANS_subs_abc.srt.sjson", "Sjson:zh_HANS_subs_yt.srt.sjson"]
+        );
+    }
+
+    #[test]
+    fn conversion_refuses_empty_and_broken_content() {
+        let srt = Lookup { asset: "a.srt".into(), format: SourceFormat::Srt };
+        let sjson = Lookup { asset: "subs_a.srt.sjson".into(), format: SourceFormat::Sjson };
+        assert_eq!(convert(&srt, b" \n\r\n".to_vec()).unwrap_err().kind(), "empty");
+        assert_eq!(convert(&sjson, b"\xef\xbb\xbf".to_vec()).unwrap_err().kind(), "empty");
+        assert_eq!(convert(&srt, b"caf\xe9".to_vec()).unwrap_err().kind(), "invalid_utf8");
+        assert_eq!(convert(&srt, b"1\nno arrow\nx\n".to_vec()).unwrap_err().kind(), "unparsable_srt");
+        assert_eq!(convert(&sjson, b"{\"start\": [1]}".to_vec()).unwrap_err().kind(), "unparsable_sjson");
+        // An SJSON asset is migrated byte for byte, extra keys and all.
+        let asset = br#"{"start":[1],"end":[2],"text":["x"],"paragraphs":[]}"#.to_vec();
+        assert_eq!(convert(&sjson, asset.clone()).unwrap(), (asset, 1));
+        let (converted, cues) = convert(&srt, b"1\n00:00:01,000 --> 00:00:02,000\nx\n".to_vec()).unwrap();
+        assert_eq!((String::from_utf8(converted).unwrap().as_str(), cues), (r#"{"start": [1000], "end": [2000], "text": ["x"]}"#, 1));
     }
 }

@@ -1,0 +1,192 @@
+//! The manifest: what the seed wrote and what reading and migrating it must produce. Tests
+//! compare the readers and the migration against it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use activities::transcript_source::SourceFormat;
+use serde::{Deserialize, Serialize};
+use workflows::Branch;
+
+/// What the project's readers must find for one language of one branch of a video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Read {
+    Transcript {
+        /// The asset name of the file that holds it.
+        file: String,
+        format: SourceFormat,
+        /// SHA-256 of the SJSON bytes to upload: the asset itself, or the converted SRT.
+        sha256: String,
+        cues: usize,
+        /// The expected SJSON, unless the manifest was written lean.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sjson: Option<serde_json::Value>,
+    },
+    Error {
+        kind: String,
+        file: Option<String>,
+    },
+}
+
+impl Read {
+    fn sha256(&self) -> Option<&str> {
+        match self {
+            Read::Transcript { sha256, .. } => Some(sha256),
+            Read::Error { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct BranchView {
+    pub languages: BTreeMap<String, Read>,
+    /// A problem of the whole block, such as a `transcripts` field of the wrong type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Migrated,
+    NothingToMigrate,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedTranscript {
+    pub from: Branch,
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: String,
+    pub language: Option<String>,
+    pub file: Option<String>,
+}
+
+/// What a correct migration does with the video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedVideo {
+    pub outcome: Outcome,
+    /// The languages it uploads and records in edx-val, and where each comes from.
+    pub migrate: BTreeMap<String, ExpectedTranscript>,
+    /// Languages edx-val already has for the video: left as they are.
+    pub already_in_edxval: BTreeSet<String>,
+    /// Languages both branches hold with different content; the published copy wins.
+    pub conflicts: BTreeSet<String>,
+    /// Whether the migration must create an external edx-val video and write its id back.
+    pub creates_external_video: bool,
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestVideo {
+    pub usage_key: String,
+    pub block_id: String,
+    pub edx_video_id: String,
+    pub branches: BTreeMap<Branch, BranchView>,
+    pub expected: ExpectedVideo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestCourse {
+    pub course_key: String,
+    pub modulestore: String,
+    pub videos: Vec<ManifestVideo>,
+    /// The course's transcript flag must end up on exactly when no video fails.
+    pub flag_expected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Totals {
+    pub courses: usize,
+    pub videos: usize,
+    pub transcripts_to_migrate: usize,
+    pub failed_videos: usize,
+    pub assets: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub seed: u64,
+    pub tag: String,
+    pub modulestore_db: String,
+    pub contentstore_db: String,
+    pub totals: Totals,
+    pub courses: Vec<ManifestCourse>,
+}
+
+/// Merges the branches as the migration must: a language comes from the published branch where
+/// it has it, otherwise from the draft; languages edx-val already has are left alone; a video
+/// migrates all of its missing languages or, if one of them cannot be read, none.
+pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, known_languages: Option<&BTreeSet<String>>) -> ExpectedVideo {
+    let already: BTreeSet<String> = known_languages.cloned().unwrap_or_default();
+    let mut expected = ExpectedVideo {
+        outcome: Outcome::NothingToMigrate,
+        migrate: BTreeMap::new(),
+        already_in_edxval: BTreeSet::new(),
+        conflicts: BTreeSet::new(),
+        creates_external_video: known_languages.is_none(),
+        failure: None,
+    };
+    let fail = |kind: &str, language: Option<&str>, file: Option<&String>| Failure {
+        kind: kind.into(),
+        language: language.map(Into::into),
+        file: file.cloned(),
+    };
+    for branch in [Branch::Published, Branch::Draft] {
+        if let Some(problem) = branches.get(&branch).and_then(|view| view.problem.as_ref()) {
+            expected.failure = Some(fail(problem, None, None));
+            expected.outcome = Outcome::Failed;
+            return expected;
+        }
+    }
+    let published = branches.get(&Branch::Published).map(|v| &v.languages);
+    let draft = branches.get(&Branch::Draft).map(|v| &v.languages);
+    let languages: BTreeSet<&String> = published.into_iter().chain(draft).flat_map(|m| m.keys()).collect();
+    for language in languages {
+        if already.contains(language) {
+            expected.already_in_edxval.insert(language.clone());
+            continue;
+        }
+        let from_published = published.and_then(|m| m.get(language));
+        let from_draft = draft.and_then(|m| m.get(language));
+        if let (Some(p), Some(d)) = (from_published, from_draft) {
+            let differs = match (p.sha256(), d.sha256()) {
+                (Some(a), Some(b)) => a != b,
+                _ => p != d,
+            };
+            if differs {
+                expected.conflicts.insert(language.clone());
+            }
+        }
+        let (branch, read) = match (from_published, from_draft) {
+            (Some(read), _) => (Branch::Published, read),
+            (None, Some(read)) => (Branch::Draft, read),
+            (None, None) => continue,
+        };
+        match read {
+            Read::Transcript { file, sha256, .. } => {
+                expected.migrate.insert(language.clone(), ExpectedTranscript { from: branch, file: file.clone(), sha256: sha256.clone() });
+            }
+            Read::Error { kind, file } => {
+                expected.failure.get_or_insert_with(|| fail(kind, Some(language), file.as_ref()));
+            }
+        }
+    }
+    expected.outcome = if expected.failure.is_some() {
+        expected.migrate.clear();
+        Outcome::Failed
+    } else if expected.migrate.is_empty() {
+        Outcome::NothingToMigrate
+    } else {
+        Outcome::Migrated
+    };
+    if expected.outcome != Outcome::Migrated {
+        expected.creates_external_video = false;
+    }
+    expected
+}

@@ -1,0 +1,256 @@
+//! Writes a dataset into the stores exactly as edx-platform and edx-val lay their data out.
+//! Writing the same dataset again replaces the seeded courses and assets and adds nothing else.
+
+use activities::edxval::{self, NewVideo, VideoTranscript};
+use activities::s3::TranscriptBucket;
+use anyhow::Context;
+use bson::oid::ObjectId;
+use bson::{doc, Bson, DateTime, Document};
+use md5::{Digest, Md5};
+use mongodb::Database;
+use sqlx::AnyPool;
+use workflows::{Branch, CourseKey};
+
+use crate::dataset::{Asset, Course, Dataset, KnownVideo};
+use crate::rng::Rng;
+
+/// pymongo's default GridFS chunk size.
+const CHUNK_SIZE: usize = 255 * 1024;
+const EDITOR: i32 = 5;
+
+pub struct Targets<'a> {
+    pub modulestore: &'a Database,
+    pub contentstore: &'a Database,
+    pub edxval: &'a AnyPool,
+    pub bucket: &'a TranscriptBucket,
+}
+
+pub async fn write(dataset: &Dataset, targets: &Targets<'_>) -> anyhow::Result<()> {
+    // Ids and dates come from their own generator, so the same plan writes the same documents.
+    let mut rng = Rng::new(dataset.plan.seed ^ 0x5EED_1D5);
+    for course in &dataset.courses {
+        if course.key.old_style {
+            write_old_mongo_course(targets.modulestore, course).await
+        } else {
+            write_split_course(targets.modulestore, course, &mut rng).await
+        }
+        .with_context(|| format!("writing the blocks of {}", course.key))?;
+        write_assets(targets.contentstore, course).await.with_context(|| format!("writing the assets of {}", course.key))?;
+    }
+    for video in &dataset.known_videos {
+        write_known_video(targets, video).await.with_context(|| format!("writing edx-val video {}", video.edx_video_id))?;
+    }
+    Ok(())
+}
+
+fn object_id(rng: &mut Rng) -> ObjectId {
+    ObjectId::from_bytes(rng.bytes12())
+}
+
+fn seeded_date(rng: &mut Rng) -> DateTime {
+    // Some time in 2018, when these courses were authored.
+    DateTime::from_millis(1_514_764_800_000 + rng.range(0, 365 * 86_400_000) as i64)
+}
+
+async fn write_split_course(db: &Database, course: &Course, rng: &mut Rng) -> anyhow::Result<()> {
+    let structures = db.collection::<Document>(activities::modulestore::STRUCTURES);
+    let definitions = db.collection::<Document>("modulestore.definitions");
+    let edited_on = seeded_date(rng);
+    let course_definition = object_id(rng);
+    let video_definitions: Vec<ObjectId> = course.videos.iter().map(|_| object_id(rng)).collect();
+    let mut versions = Document::new();
+    let mut definition_docs = vec![definition(course_definition, "course", edited_on)];
+    definition_docs.extend(video_definitions.iter().map(|id| definition(*id, "video", edited_on)));
+    for definition in definition_docs {
+        let id = definition.get_object_id("_id")?;
+        definitions.replace_one(doc! { "_id": id }, definition).upsert(true).await?;
+    }
+    let original = object_id(rng);
+    for branch in [Branch::Published, Branch::Draft] {
+        let version = if branch == Branch::Published { original } else { object_id(rng) };
+        let shown: Vec<(&str, &Document, ObjectId)> = course
+            .videos
+            .iter()
+            .zip(&video_definitions)
+            .filter_map(|(video, definition)| video.copy(branch).map(|copy| (video.block_id.as_str(), &copy.fields, *definition)))
+            .collect();
+        let edit_info = |version: ObjectId| {
+            doc! { "edited_on": edited_on, "edited_by": EDITOR, "update_version": version, "previous_version": Bson::Null, "source_version": Bson::Null }
+        };
+        let children: Vec<Bson> = shown.iter().map(|(id, _, _)| Bson::Array(vec!["video".into(), (*id).into()])).collect();
+        let mut blocks = vec![doc! {
+            "block_type": "course", "block_id": "course", "definition": course_definition,
+            "fields": { "display_name": &course.display_name, "children": children },
+            "defaults": {}, "edit_info": edit_info(version),
+        }];
+        blocks.extend(shown.iter().map(|(block_id, fields, definition)| {
+            doc! {
+                "block_type": "video", "block_id": *block_id, "definition": *definition,
+                "fields": (*fields).clone(), "defaults": {}, "edit_info": edit_info(version),
+            }
+        }));
+        let structure = doc! {
+            "_id": version, "root": ["course", "course"],
+            "previous_version": if branch == Branch::Draft { Bson::ObjectId(original) } else { Bson::Null },
+            "original_version": original, "edited_by": EDITOR, "edited_on": edited_on,
+            "blocks": blocks, "schema_version": 1,
+        };
+        structures.replace_one(doc! { "_id": version }, structure).upsert(true).await?;
+        versions.insert(branch.split_version_key(), version);
+    }
+    let key = &course.key;
+    let index = doc! {
+        "org": &key.org, "course": &key.course, "run": &key.run,
+        "edited_by": EDITOR, "edited_on": edited_on, "versions": versions,
+        "schema_version": 1, "search_targets": { "wiki_slug": format!("{}.{}.{}", key.org, key.course, key.run) },
+        "last_update": edited_on,
+    };
+    let filter = doc! { "org": &key.org, "course": &key.course, "run": &key.run };
+    let active_versions = db.collection::<Document>(activities::modulestore::ACTIVE_VERSIONS);
+    match active_versions.find_one(filter.clone()).await? {
+        Some(existing) => {
+            active_versions.replace_one(doc! { "_id": existing.get("_id").cloned().unwrap_or(Bson::Null) }, index).await?;
+        }
+        None => {
+            let mut index = index;
+            index.insert("_id", object_id(rng));
+            active_versions.insert_one(index).await?;
+        }
+    }
+    Ok(())
+}
+
+fn definition(id: ObjectId, block_type: &str, edited_on: DateTime) -> Document {
+    doc! {
+        "_id": id, "block_type": block_type, "fields": { "data": "" },
+        "edit_info": { "edited_on": edited_on, "edited_by": EDITOR, "previous_version": Bson::Null, "original_version": id },
+        "schema_version": 1,
+    }
+}
+
+fn old_mongo_id(key: &CourseKey, category: &str, name: &str, draft: bool) -> Document {
+    doc! {
+        "tag": "i4x", "org": &key.org, "course": &key.course, "category": category, "name": name,
+        "revision": if draft { Bson::String("draft".into()) } else { Bson::Null },
+    }
+}
+
+async fn write_old_mongo_course(db: &Database, course: &Course) -> anyhow::Result<()> {
+    let blocks = db.collection::<Document>(activities::modulestore::OLD_MONGO);
+    let key = &course.key;
+    let edit_info = doc! { "edited_on": DateTime::from_millis(1_380_000_000_000), "edited_by": EDITOR };
+    let children: Vec<String> = course.videos.iter().map(|v| format!("i4x://{}/{}/video/{}", key.org, key.course, v.block_id)).collect();
+    let mut documents = vec![doc! {
+        "_id": old_mongo_id(key, "course", &key.run, false),
+        "definition": { "data": {}, "children": children },
+        "metadata": { "display_name": &course.display_name },
+        "edit_info": edit_info.clone(),
+    }];
+    for video in &course.videos {
+        for (copy, draft) in [(&video.published, false), (&video.draft, true)] {
+            if let Some(copy) = copy {
+                documents.push(doc! {
+                    "_id": old_mongo_id(key, "video", &video.block_id, draft),
+                    "definition": { "data": {}, "children": [] },
+                    "metadata": copy.fields.clone(),
+                    "edit_info": edit_info.clone(),
+                });
+            }
+        }
+    }
+    for document in documents {
+        let id = document.get_document("_id")?.clone();
+        blocks.replace_one(doc! { "_id": id }, document).upsert(true).await?;
+    }
+    Ok(())
+}
+
+/// An `fs.files` document as edx-platform's `MongoContentStore.save` leaves it with pymongo 4,
+/// field for field and in order.
+fn files_document(course: &CourseKey, asset: &Asset, uploaded: DateTime) -> Document {
+    let id = activities::contentstore::asset_id(course, &asset.name);
+    let mut content_son = doc! {
+        "category": "asset", "name": &asset.name, "course": &course.course, "tag": "c4x", "org": &course.org, "revision": Bson::Null,
+    };
+    let filename = if course.old_style {
+        format!("/c4x/{}/{}/asset/{}", course.org, course.course, asset.name)
+    } else {
+        content_son.insert("run", &course.run);
+        id.as_str().unwrap_or_default().to_string()
+    };
+    doc! {
+        "_id": id, "filename": filename, "displayname": &asset.name, "content_son": content_son,
+        "thumbnail_location": Bson::Null, "import_path": Bson::Null, "locked": false,
+        "contentType": asset.content_type, "chunkSize": CHUNK_SIZE as i32,
+        "custom_md5": hex::encode(Md5::digest(&asset.bytes)),
+        "length": asset.bytes.len() as i64, "uploadDate": uploaded,
+    }
+}
+
+/// Stores each asset as `save()` does: delete whatever had its id, then write the file document
+/// and its chunks.
+async fn write_assets(db: &Database, course: &Course) -> anyhow::Result<()> {
+    let files = db.collection::<Document>("fs.files");
+    let chunks = db.collection::<Document>("fs.chunks");
+    let uploaded = DateTime::from_millis(1_527_811_200_000);
+    let mut file_docs = Vec::new();
+    let mut chunk_docs = Vec::new();
+    for asset in &course.assets {
+        let id = activities::contentstore::asset_id(&course.key, &asset.name);
+        files.delete_one(doc! { "_id": id.clone() }).await?;
+        chunks.delete_many(doc! { "files_id": id.clone() }).await?;
+        file_docs.push(files_document(&course.key, asset, uploaded));
+        for (n, data) in asset.bytes.chunks(CHUNK_SIZE).enumerate() {
+            chunk_docs.push(doc! {
+                "_id": ObjectId::new(), "files_id": id.clone(), "n": n as i32,
+                "data": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: data.to_vec() }),
+            });
+        }
+    }
+    for batch in file_docs.chunks(1000) {
+        files.insert_many(batch.to_vec()).await?;
+    }
+    // Chunks go in bounded batches: a batch of large chunks must stay under the wire limit.
+    for batch in chunk_docs.chunks(64) {
+        chunks.insert_many(batch.to_vec()).await?;
+    }
+    Ok(())
+}
+
+async fn write_known_video(targets: &Targets<'_>, video: &KnownVideo) -> anyhow::Result<()> {
+    let mut conn = targets.edxval.acquire().await?;
+    let video_id = match edxval::video(&mut conn, &video.edx_video_id).await? {
+        Some(existing) => existing.id,
+        None => {
+            let new = NewVideo { edx_video_id: &video.edx_video_id, client_video_id: &video.client_video_id, status: "file_complete", duration: 312.5 };
+            edxval::create_video(&mut conn, &new).await?
+        }
+    };
+    edxval::link_course_video(&mut conn, &video.course_key, video_id).await?;
+    let existing = edxval::transcripts(&mut conn, video_id).await?;
+    for (language, key, bytes) in &video.transcripts {
+        if existing.contains_key(language) {
+            continue;
+        }
+        targets.bucket.put_if_absent(key, bytes.clone()).await?;
+        let transcript = VideoTranscript {
+            language_code: language.clone(),
+            transcript: key.clone(),
+            file_format: "sjson".into(),
+            provider: "Custom".into(),
+        };
+        edxval::create_transcript(&mut conn, video_id, &transcript).await?;
+    }
+    Ok(())
+}
+
+/// Connects to the stores named by `settings`, writes the dataset and returns its manifest.
+pub async fn seed(dataset: &Dataset, settings: &activities::settings::StoreSettings) -> anyhow::Result<crate::Manifest> {
+    let modulestore = activities::modulestore::Modulestore::connect(&settings.modulestore).await?;
+    let contentstore = activities::contentstore::Contentstore::connect(&settings.contentstore).await?;
+    let edxval = edxval::connect(&settings.edxval_database_url).await.context("connecting to edx-val's database")?;
+    let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let targets = Targets { modulestore: modulestore.database(), contentstore: contentstore.database(), edxval: &edxval, bucket: &bucket };
+    write(dataset, &targets).await?;
+    Ok(dataset.manifest(&settings.modulestore.database, &settings.contentstore.database))
+}
