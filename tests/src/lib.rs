@@ -1,1 +1,82 @@
+//! Shared set-up for the integration tests: they run against the real local stack started by
+//! `scripts/stack start`, each in its own MongoDB databases and with its own tag, so that tests
+//! running side by side never see each other's courses.
 
+use std::path::PathBuf;
+
+use activities::settings::{Env, StoreSettings};
+use seed::{Dataset, Manifest, Plan};
+
+/// The stack's env file: `$MIGRATOR_ENV_FILE`, else `<repo>/.stack/stack.env`.
+pub fn env_file() -> PathBuf {
+    std::env::var_os("MIGRATOR_ENV_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.stack/stack.env"))
+}
+
+pub fn stack_env() -> Env {
+    let path = env_file();
+    Env::from_file_only(&path).unwrap_or_else(|e| panic!("the local stack is not up ({e}); run scripts/stack start"))
+}
+
+/// A short tag unique to this test and process, usable in org names and edx_video_ids.
+pub fn unique_tag(test: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{test}{:x}{:x}", std::process::id(), nanos % 0xffff)
+}
+
+/// The stack's settings with MongoDB databases of this test's own.
+pub fn isolated_settings(tag: &str) -> StoreSettings {
+    let mut settings = StoreSettings::from_env(&stack_env()).expect("stack.env names every store");
+    settings.modulestore.database = format!("ms_{tag}");
+    settings.contentstore.database = format!("cs_{tag}");
+    settings
+}
+
+/// Seeds `plan` into this test's own databases and returns what was written.
+pub async fn seed_isolated(test: &str, mut plan: Plan) -> (StoreSettings, Dataset, Manifest) {
+    let tag = unique_tag(test);
+    plan.tag = tag.clone();
+    let settings = isolated_settings(&tag);
+    let dataset = Dataset::generate(&plan);
+    let manifest = seed::write::seed(&dataset, &settings).await.expect("seeding the stack");
+    (settings, dataset, manifest)
+}
+
+/// Drops the test's MongoDB databases.
+pub async fn drop_databases(settings: &StoreSettings) {
+    for mongo in [&settings.modulestore, &settings.contentstore] {
+        let client = mongodb::Client::with_uri_str(mongo.uri.expose()).await.unwrap();
+        client.database(&mongo.database).drop().await.unwrap();
+    }
+}
+
+/// The python of the stack's venv, for edx-val's own code.
+pub fn stack_python() -> PathBuf {
+    let env = stack_env();
+    PathBuf::from(env.require("STACK_VENV").expect("STACK_VENV in stack.env")).join("bin/python")
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reads a transcript the way the LMS does, through edx-val's own Python API
+/// (`edxval.api.get_video_transcript_data`, django-storages on the stack's S3).
+/// `Ok((file_name, content))`, or `Err((exit code, stderr))`.
+pub fn edxval_read(edx_video_id: &str, language: &str) -> Result<(String, String), (i32, String)> {
+    let path = env_file();
+    let values = std::fs::read_to_string(&path).unwrap();
+    let output = std::process::Command::new(stack_python())
+        .arg(repo_root().join("scripts/edxval_read.py"))
+        .args([edx_video_id, language])
+        .envs(values.lines().filter_map(|l| l.split_once('=')))
+        .output()
+        .expect("running the stack's python");
+    if !output.status.success() {
+        return Err((output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    Ok((value["file_name"].as_str().unwrap().into(), value["content"].as_str().unwrap().into()))
+}
