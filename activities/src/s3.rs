@@ -2,7 +2,7 @@
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
@@ -61,10 +61,10 @@ impl TranscriptBucket {
 
     fn error<E>(&self, operation: &'static str, key: &str, e: SdkError<E, HttpResponse>) -> S3Error
     where
-        E: std::error::Error + Send + Sync + 'static,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let status = e.raw_response().map(|r| r.status().as_u16());
-        let detail = DisplayErrorContext(&e).to_string();
+        let detail = describe(&e);
         S3Error { operation, bucket: self.bucket.clone(), key: key.into(), detail, status }
     }
 
@@ -121,5 +121,16 @@ impl TranscriptBucket {
         }
         keys.sort();
         Ok(keys)
+    }
+}
+
+/// The service's own code and message where it answered, else the whole error chain.
+pub fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match e.as_service_error() {
+        Some(service) => format!("{}: {}", service.code().unwrap_or("error"), service.message().unwrap_or("no message")),
+        None => DisplayErrorContext(e).to_string(),
     }
 }

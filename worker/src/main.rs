@@ -1,1 +1,43 @@
-fn main(){}
+//! `transcript-migrator`: configuration and wiring.
+
+mod check;
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Moves Open edX video transcripts from the MongoDB contentstore to S3 and edx-val")]
+struct Args {
+    /// KEY=VALUE file with the settings; the process environment overrides it.
+    #[arg(long, global = true, env = "MIGRATOR_ENV_FILE")]
+    env_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect to every store and to Temporal, and report what is found there.
+    Check,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let args = Args::parse();
+    let config = match config::Config::load(args.env_file.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.command {
+        Command::Check => {
+            if check::run(&config).await { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `transcript-migrator check`: connects to every store and to Temporal with the configured
+//! settings and says what it finds, so an operator knows the configuration is right before a
+//! migration starts. Prints no secret.
+
+use activities::contentstore::Contentstore;
+use activities::modulestore::Modulestore;
+use activities::s3::TranscriptBucket;
+use activities::settings::redact_url;
+use activities::edxval;
+use anyhow::Context;
+use temporalio_client::Connection;
+use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;
+
+use crate::config::Config;
+
+pub async fn run(config: &Config) -> bool {
+    let s = &config.stores;
+    let checks = [
+        ("modulestore", format!("{} db {}", redact_url(s.modulestore.uri.expose()), s.modulestore.database), modulestore(config).await),
+        ("contentstore", format!("{} db {}", redact_url(s.contentstore.uri.expose()), s.contentstore.database), contentstore(config).await),
+        ("S3", format!("{} bucket {}", s.s3.endpoint_url.as_deref().unwrap_or("AWS"), s.s3.bucket), s3(config).await),
+        ("edx-val", redact_url(s.edxval_database_url.expose()), edx_val(config).await),
+        ("Temporal", format!("{} namespace {} task queue {}", config.temporal.address, config.temporal.namespace, config.temporal.task_queue), temporal(config).await),
+    ];
+    let mut ok = true;
+    for (name, target, result) in checks {
+        match result {
+            Ok(found) => println!("ok    {name:<12} {target}: {found}"),
+            Err(error) => {
+                ok = false;
+                println!("FAIL  {name:<12} {target}: {error:#}");
+            }
+        }
+    }
+    ok
+}
+
+async fn modulestore(config: &Config) -> anyhow::Result<String> {
+    let store = Modulestore::connect(&config.stores.modulestore).await?;
+    let courses = store.course_keys().await?;
+    let old = courses.iter().filter(|k| k.old_style).count();
+    Ok(format!("{} courses ({} split, {old} old Mongo)", courses.len(), courses.len() - old))
+}
+
+async fn contentstore(config: &Config) -> anyhow::Result<String> {
+    let store = Contentstore::connect(&config.stores.contentstore).await?;
+    let files = store.database().collection::<bson::Document>("fs.files").estimated_document_count().await?;
+    Ok(format!("about {files} files in GridFS bucket fs"))
+}
+
+async fn s3(config: &Config) -> anyhow::Result<String> {
+    let bucket = TranscriptBucket::connect(&config.stores.s3).await;
+    let listed = bucket.client().list_objects_v2().bucket(bucket.bucket()).prefix("video-transcripts/").max_keys(1).send().await;
+    listed.map_err(|e| anyhow::anyhow!("{}", activities::s3::describe(&e)))?;
+    Ok("bucket readable".into())
+}
+
+async fn edx_val(config: &Config) -> anyhow::Result<String> {
+    let pool = edxval::connect(&config.stores.edxval_database_url).await?;
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.with_context(|| format!("table {table}"))?;
+            anyhow::Ok(n)
+        }
+    };
+    let videos = count("edxval_video").await?;
+    let transcripts = count("edxval_videotranscript").await?;
+    let flags = count("video_config_coursevideotranscriptenabledflag").await?;
+    count("video_config_migrationenqueuedcourse").await?;
+    Ok(format!("{videos} videos, {transcripts} transcripts, {flags} course flag rows"))
+}
+
+async fn temporal(config: &Config) -> anyhow::Result<String> {
+    let connection = Connection::connect(config.temporal.connection_options()?).await?;
+    let request = DescribeNamespaceRequest { namespace: config.temporal.namespace.clone(), ..Default::default() };
+    let described = connection.workflow_service().describe_namespace(tonic::Request::new(request)).await?.into_inner();
+    let state = described.namespace_info.map(|i| i.state().as_str_name().to_string()).unwrap_or_default();
+    Ok(format!("namespace {state}"))
+}
