@@ -83,7 +83,7 @@ pub async fn create_video(conn: &mut AnyConnection, video: &NewVideo<'_>) -> Res
     .await?;
     match result.last_insert_id() {
         Some(id) => Ok(id),
-        None => Ok(self::video(conn, video.edx_video_id).await?.map(|v| v.id).unwrap_or_default()),
+        None => self::video(conn, video.edx_video_id).await?.map(|v| v.id).ok_or(sqlx::Error::RowNotFound),
     }
 }
 

@@ -193,26 +193,33 @@ async fn write_assets(db: &Database, course: &Course) -> anyhow::Result<()> {
     let files = db.collection::<Document>("fs.files");
     let chunks = db.collection::<Document>("fs.chunks");
     let uploaded = DateTime::from_millis(1_527_811_200_000);
-    let mut file_docs = Vec::new();
-    let mut chunk_docs = Vec::new();
-    for asset in &course.assets {
-        let id = activities::contentstore::asset_id(&course.key, &asset.name);
-        files.delete_one(doc! { "_id": id.clone() }).await?;
-        chunks.delete_many(doc! { "files_id": id.clone() }).await?;
-        file_docs.push(files_document(&course.key, asset, uploaded));
+    let ids: Vec<Bson> = course.assets.iter().map(|a| activities::contentstore::asset_id(&course.key, &a.name)).collect();
+    for batch in ids.chunks(1000) {
+        files.delete_many(doc! { "_id": { "$in": batch } }).await?;
+        chunks.delete_many(doc! { "files_id": { "$in": batch } }).await?;
+    }
+    let file_docs: Vec<Document> = course.assets.iter().map(|asset| files_document(&course.key, asset, uploaded)).collect();
+    for batch in file_docs.chunks(1000) {
+        files.insert_many(batch).await?;
+    }
+    // Chunks go in batches of at most 8 MiB, well under the wire protocol's message limit.
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    for (asset, id) in course.assets.iter().zip(&ids) {
         for (n, data) in asset.bytes.chunks(CHUNK_SIZE).enumerate() {
-            chunk_docs.push(doc! {
+            batch_bytes += data.len();
+            batch.push(doc! {
                 "_id": ObjectId::new(), "files_id": id.clone(), "n": n as i32,
                 "data": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: data.to_vec() }),
             });
+            if batch_bytes >= 8 * 1024 * 1024 || batch.len() >= 1000 {
+                chunks.insert_many(std::mem::take(&mut batch)).await?;
+                batch_bytes = 0;
+            }
         }
     }
-    for batch in file_docs.chunks(1000) {
-        files.insert_many(batch.to_vec()).await?;
-    }
-    // Chunks go in bounded batches: a batch of large chunks must stay under the wire limit.
-    for batch in chunk_docs.chunks(64) {
-        chunks.insert_many(batch.to_vec()).await?;
+    if !batch.is_empty() {
+        chunks.insert_many(batch).await?;
     }
     Ok(())
 }

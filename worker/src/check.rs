@@ -13,26 +13,33 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNames
 
 use crate::config::Config;
 
-pub async fn run(config: &Config) -> bool {
-    let s = &config.stores;
-    let checks = [
-        ("modulestore", format!("{} db {}", redact_url(s.modulestore.uri.expose()), s.modulestore.database), modulestore(config).await),
-        ("contentstore", format!("{} db {}", redact_url(s.contentstore.uri.expose()), s.contentstore.database), contentstore(config).await),
-        ("S3", format!("{} bucket {}", s.s3.endpoint_url.as_deref().unwrap_or("AWS"), s.s3.bucket), s3(config).await),
-        ("edx-val", redact_url(s.edxval_database_url.expose()), edx_val(config).await),
-        ("Temporal", format!("{} namespace {} task queue {}", config.temporal.address, config.temporal.namespace, config.temporal.task_queue), temporal(config).await),
-    ];
-    let mut ok = true;
-    for (name, target, result) in checks {
-        match result {
-            Ok(found) => println!("ok    {name:<12} {target}: {found}"),
-            Err(error) => {
-                ok = false;
-                println!("FAIL  {name:<12} {target}: {error:#}");
-            }
+/// One store's result: its name, where it was looked for (no secret), and what was found.
+pub struct Finding {
+    pub store: &'static str,
+    pub target: String,
+    pub result: anyhow::Result<String>,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.result {
+            Ok(found) => write!(f, "ok    {:<12} {}: {found}", self.store, self.target),
+            Err(error) => write!(f, "FAIL  {:<12} {}: {error:#}", self.store, self.target),
         }
     }
-    ok
+}
+
+pub async fn run(config: &Config) -> Vec<Finding> {
+    let s = &config.stores;
+    let t = &config.temporal;
+    let finding = |store, target, result| Finding { store, target, result };
+    vec![
+        finding("modulestore", format!("{} db {}", redact_url(s.modulestore.uri.expose()), s.modulestore.database), modulestore(config).await),
+        finding("contentstore", format!("{} db {}", redact_url(s.contentstore.uri.expose()), s.contentstore.database), contentstore(config).await),
+        finding("S3", format!("{} bucket {}", s.s3.endpoint_url.as_deref().unwrap_or("AWS"), s.s3.bucket), s3(config).await),
+        finding("edx-val", redact_url(s.edxval_database_url.expose()), edx_val(config).await),
+        finding("Temporal", format!("{} namespace {} task queue {}", t.address, t.namespace, t.task_queue), temporal(config).await),
+    ]
 }
 
 async fn modulestore(config: &Config) -> anyhow::Result<String> {

@@ -1,12 +1,10 @@
 //! `transcript-migrator`: configuration and wiring.
 
-mod check;
-mod config;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use worker::{check, config};
 
 #[derive(Parser)]
 #[command(about = "Moves Open edX video transcripts from the MongoDB contentstore to S3 and edx-val")]
@@ -37,7 +35,9 @@ async fn main() -> ExitCode {
     };
     match args.command {
         Command::Check => {
-            if check::run(&config).await { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            let findings = check::run(&config).await;
+            findings.iter().for_each(|finding| println!("{finding}"));
+            if findings.iter().all(|f| f.result.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
     }
 }

@@ -1,0 +1,4 @@
+//! The transcript-migrator's configuration and wiring; `main.rs` is its command line.
+
+pub mod check;
+pub mod config;
