@@ -28,8 +28,8 @@ fn is_python_word(c: char) -> bool {
         )
 }
 
-/// The `_id` of an asset's `fs.files` document. Old-style courses use a subdocument whose keys
-/// must stand in this order: GridFS looks it up by equality, as edx-platform does.
+/// The `_id` of an asset's `fs.files` document: a string for new-style courses, a subdocument
+/// with keys in this order for old-style ones (as edx-platform writes it).
 pub fn asset_id(course: &CourseKey, name: &str) -> Bson {
     if course.old_style {
         Bson::Document(doc! {
@@ -75,8 +75,17 @@ impl Contentstore {
 
     pub async fn find(&self, course: &CourseKey, name: &str) -> mongodb::error::Result<Option<AssetFile>> {
         let files = self.database.collection::<Document>("fs.files");
+        // Old-style ids are found by their fields, which edx-platform indexes
+        // (`_id.org`, `_id.course`, `_id.name`), whatever the order of the keys.
+        let filter = match asset_id(course, name) {
+            Bson::Document(_) => doc! {
+                "_id.org": &course.org, "_id.course": &course.course, "_id.name": name,
+                "_id.category": "asset", "_id.tag": "c4x",
+            },
+            id => doc! { "_id": id },
+        };
         let found = files
-            .find_one(doc! { "_id": asset_id(course, name) })
+            .find_one(filter)
             .projection(doc! { "_id": 1, "length": 1 })
             .await?;
         Ok(found.map(|file| AssetFile {

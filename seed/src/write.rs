@@ -26,8 +26,11 @@ pub struct Targets<'a> {
 }
 
 pub async fn write(dataset: &Dataset, targets: &Targets<'_>) -> anyhow::Result<()> {
-    // Ids and dates come from their own generator, so the same plan writes the same documents.
-    let mut rng = Rng::new(dataset.plan.seed ^ 0x5EED_1D5);
+    ensure_indexes(targets).await.context("creating the indexes edx-platform's databases have")?;
+    // Ids and dates come from their own generator, so the same plan writes the same documents,
+    // and datasets with other tags get other ids.
+    let tag_hash = dataset.plan.tag.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
+    let mut rng = Rng::new(dataset.plan.seed ^ tag_hash);
     for course in &dataset.courses {
         if course.key.old_style {
             write_old_mongo_course(targets.modulestore, course).await
@@ -40,6 +43,29 @@ pub async fn write(dataset: &Dataset, targets: &Targets<'_>) -> anyhow::Result<(
     for video in &dataset.known_videos {
         write_known_video(targets, video).await.with_context(|| format!("writing edx-val video {}", video.edx_video_id))?;
     }
+    Ok(())
+}
+
+/// The indexes a real installation has: pymongo's GridFS indexes on the contentstore, and
+/// edx-platform's on the modulestore. Without them every lookup scans a whole collection.
+async fn ensure_indexes(targets: &Targets<'_>) -> anyhow::Result<()> {
+    use mongodb::options::IndexOptions;
+    use mongodb::IndexModel;
+    let index = |keys: Document, unique: bool| {
+        IndexModel::builder().keys(keys).options(IndexOptions::builder().unique(unique).build()).build()
+    };
+    let (contentstore, modulestore) = (targets.contentstore, targets.modulestore);
+    let files = contentstore.collection::<Document>("fs.files");
+    contentstore.collection::<Document>("fs.chunks").create_index(index(doc! { "files_id": 1, "n": 1 }, true)).await?;
+    files.create_index(index(doc! { "filename": 1, "uploadDate": 1 }, false)).await?;
+    files.create_index(index(doc! { "_id.org": 1, "_id.course": 1, "_id.name": 1 }, false)).await?;
+    files.create_index(index(doc! { "content_son.org": 1, "content_son.course": 1, "content_son.name": 1 }, false)).await?;
+    modulestore
+        .collection::<Document>(activities::modulestore::ACTIVE_VERSIONS)
+        .create_index(index(doc! { "org": 1, "course": 1, "run": 1 }, true))
+        .await?;
+    let old_mongo = doc! { "_id.tag": 1, "_id.org": 1, "_id.course": 1, "_id.category": 1, "_id.name": 1, "_id.revision": 1 };
+    modulestore.collection::<Document>(activities::modulestore::OLD_MONGO).create_index(index(old_mongo, false)).await?;
     Ok(())
 }
 
@@ -158,10 +184,10 @@ async fn write_old_mongo_course(db: &Database, course: &Course) -> anyhow::Resul
             }
         }
     }
-    for document in documents {
-        let id = document.get_document("_id")?.clone();
-        blocks.replace_one(doc! { "_id": id }, document).upsert(true).await?;
-    }
+    // One query on edx-platform's index rather than one per document: equality on a
+    // subdocument `_id` is not served by every MongoDB-compatible server's `_id` index.
+    blocks.delete_many(doc! { "_id.tag": "i4x", "_id.org": &key.org, "_id.course": &key.course }).await?;
+    blocks.insert_many(documents).await?;
     Ok(())
 }
 
@@ -194,7 +220,19 @@ async fn write_assets(db: &Database, course: &Course) -> anyhow::Result<()> {
     let chunks = db.collection::<Document>("fs.chunks");
     let uploaded = DateTime::from_millis(1_527_811_200_000);
     let ids: Vec<Bson> = course.assets.iter().map(|a| activities::contentstore::asset_id(&course.key, &a.name)).collect();
-    for batch in ids.chunks(1000) {
+    // Whatever the course held before goes first, found through edx-platform's index.
+    let key = &course.key;
+    let earlier = if key.old_style {
+        doc! { "_id.org": &key.org, "_id.course": &key.course }
+    } else {
+        doc! { "content_son.org": &key.org, "content_son.course": &key.course, "content_son.run": &key.run }
+    };
+    let mut found = files.find(earlier).projection(doc! { "_id": 1 }).await?;
+    let mut earlier_ids = Vec::new();
+    while let Some(file) = futures::TryStreamExt::try_next(&mut found).await? {
+        earlier_ids.extend(file.get("_id").cloned());
+    }
+    for batch in earlier_ids.chunks(1000) {
         files.delete_many(doc! { "_id": { "$in": batch } }).await?;
         chunks.delete_many(doc! { "files_id": { "$in": batch } }).await?;
     }
