@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use mongodb::Database;
-use workflows::{Branch, CourseKey, UsageKey};
+use workflows::{Branch, CourseKey, CourseKeyError, UsageKey};
 
 use crate::settings::MongoSettings;
 
@@ -108,6 +108,14 @@ fn describe(value: &Bson) -> String {
     }
 }
 
+/// The courses of a modulestore.
+#[derive(Debug, Default)]
+pub struct CourseListing {
+    pub courses: Vec<CourseKey>,
+    /// Course entries whose org, course or run cannot form a course key.
+    pub invalid: Vec<CourseKeyError>,
+}
+
 #[derive(Clone)]
 pub struct Modulestore {
     database: Database,
@@ -127,10 +135,18 @@ impl Modulestore {
         &self.database
     }
 
-    /// Every course run in either layout, sorted. Libraries (no draft or published branch) are
-    /// not courses and hold no transcripts to migrate.
-    pub async fn course_keys(&self) -> mongodb::error::Result<Vec<CourseKey>> {
+    /// Every course run in either layout, sorted, and the course entries whose keys are not
+    /// valid course keys (reported, never dropped in silence). Libraries (no draft or published
+    /// branch) are not courses and hold no transcripts to migrate.
+    pub async fn course_keys(&self) -> mongodb::error::Result<CourseListing> {
         let mut keys = BTreeSet::new();
+        let mut invalid = Vec::new();
+        let mut record = |key: Result<CourseKey, CourseKeyError>| match key {
+            Ok(key) => {
+                keys.insert(key);
+            }
+            Err(error) => invalid.push(error),
+        };
         let mut indexes = self.database.collection::<Document>(ACTIVE_VERSIONS).find(doc! {}).await?;
         while let Some(index) = indexes.try_next().await? {
             let versions = index.get_document("versions").ok();
@@ -138,9 +154,7 @@ impl Modulestore {
                 .is_some_and(|v| Branch::ALL.iter().any(|b| v.contains_key(b.split_version_key())));
             let part = |key| index.get_str(key).unwrap_or("");
             if is_course {
-                if let Ok(key) = CourseKey::new_style(part("org"), part("course"), part("run")) {
-                    keys.insert(key);
-                }
+                record(CourseKey::new_style(part("org"), part("course"), part("run")));
             }
         }
         let mut courses = self
@@ -150,13 +164,12 @@ impl Modulestore {
             .projection(doc! { "_id": 1 })
             .await?;
         while let Some(course) = courses.try_next().await? {
-            let Ok(id) = course.get_document("_id") else { continue };
+            let empty = Document::new();
+            let id = course.get_document("_id").unwrap_or(&empty);
             let part = |key| id.get_str(key).unwrap_or("");
-            if let Ok(key) = CourseKey::old_style(part("org"), part("course"), part("name")) {
-                keys.insert(key);
-            }
+            record(CourseKey::old_style(part("org"), part("course"), part("name")));
         }
-        Ok(keys.into_iter().collect())
+        Ok(CourseListing { courses: keys.into_iter().collect(), invalid })
     }
 
     /// The course's video blocks as `branch` shows them, sorted by usage key.

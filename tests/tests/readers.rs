@@ -17,8 +17,10 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
 
-    let mut listed: Vec<String> = modulestore.course_keys().await.unwrap().iter().map(ToString::to_string).collect();
+    let listing = modulestore.course_keys().await.unwrap();
+    let mut listed: Vec<String> = listing.courses.iter().map(ToString::to_string).collect();
     listed.sort();
+    assert!(listing.invalid.is_empty(), "{:?}", listing.invalid);
     let expected: Vec<String> = {
         let mut keys: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
         keys.sort();
@@ -82,6 +84,20 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
     for kind in ["transcripts", "missing", "empty", "unparsable_srt", "invalid_utf8", "too_large", "unparsable_sjson", "video problems"] {
         assert!(checked.get(kind).copied().unwrap_or(0) > 0, "no case of {kind} was checked: {checked:?}");
     }
+    drop_databases(&settings).await;
+}
+
+#[tokio::test]
+async fn a_course_entry_with_an_invalid_key_is_reported_not_dropped() {
+    let tag = integration_tests::unique_tag("badkey");
+    let settings = integration_tests::isolated_settings(&tag);
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let index = bson::doc! { "org": "edX", "course": "Demo X", "run": "2018", "versions": { "draft-branch": bson::oid::ObjectId::new() } };
+    modulestore.database().collection::<bson::Document>(activities::modulestore::ACTIVE_VERSIONS).insert_one(index).await.unwrap();
+    let listing = modulestore.course_keys().await.unwrap();
+    assert!(listing.courses.is_empty());
+    assert_eq!(listing.invalid.len(), 1);
+    assert!(listing.invalid[0].to_string().contains("course-v1:edX+Demo X+2018"), "{}", listing.invalid[0]);
     drop_databases(&settings).await;
 }
 

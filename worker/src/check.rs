@@ -44,9 +44,14 @@ pub async fn run(config: &Config) -> Vec<Finding> {
 
 async fn modulestore(config: &Config) -> anyhow::Result<String> {
     let store = Modulestore::connect(&config.stores.modulestore).await?;
-    let courses = store.course_keys().await?;
+    let listing = store.course_keys().await?;
+    let courses = &listing.courses;
     let old = courses.iter().filter(|k| k.old_style).count();
-    Ok(format!("{} courses ({} split, {old} old Mongo)", courses.len(), courses.len() - old))
+    let mut found = format!("{} courses ({} split, {old} old Mongo)", courses.len(), courses.len() - old);
+    for error in &listing.invalid {
+        found.push_str(&format!("; skipped, {error}"));
+    }
+    Ok(found)
 }
 
 async fn contentstore(config: &Config) -> anyhow::Result<String> {
