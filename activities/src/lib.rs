@@ -2,6 +2,7 @@
 //! contentstore, edx-val, S3) and the transcript formats and lookups built on them.
 
 pub mod contentstore;
+pub mod diff;
 pub mod edxval;
 mod error;
 pub mod modulestore;

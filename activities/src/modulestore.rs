@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use mongodb::Database;
+pub use workflows::video::{TranscriptsField, VideoFields};
 use workflows::{Branch, CourseKey, CourseKeyError, UsageKey};
 
 use crate::settings::MongoSettings;
@@ -27,72 +28,34 @@ pub struct VideoBlock {
     pub fields: VideoFields,
 }
 
-/// The settings-scope fields of a video block that decide where its transcripts are.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct VideoFields {
-    pub display_name: Option<String>,
-    /// The English transcript's sub id; empty when unset.
-    pub sub: String,
-    /// The XBlock default `3_yD_cEKoCk` when the field was never set, as edx-platform reads it.
-    pub youtube_id_1_0: String,
-    pub html5_sources: Vec<String>,
-    pub transcripts: TranscriptsField,
-    pub edx_video_id: String,
-}
-
-/// The `transcripts` field: `{language code: file name}`, or whatever else a broken course holds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TranscriptsField {
-    Map(BTreeMap<String, String>),
-    Invalid { found: String },
-}
-
-impl Default for TranscriptsField {
-    fn default() -> Self {
-        TranscriptsField::Map(BTreeMap::new())
-    }
-}
-
-impl VideoFields {
-    pub fn from_document(fields: &Document) -> Self {
-        let text = |key: &str| fields.get_str(key).map(str::trim).unwrap_or("").to_string();
-        Self {
-            display_name: fields.get_str("display_name").ok().map(Into::into),
-            sub: text("sub"),
-            youtube_id_1_0: match fields.get("youtube_id_1_0") {
-                None => DEFAULT_YOUTUBE_ID.into(),
-                Some(_) => text("youtube_id_1_0"),
-            },
-            html5_sources: match fields.get_array("html5_sources") {
-                Ok(sources) => sources.iter().filter_map(Bson::as_str).map(Into::into).collect(),
-                Err(_) => Vec::new(),
-            },
-            transcripts: match fields.get("transcripts") {
-                None | Some(Bson::Null) => TranscriptsField::default(),
-                Some(Bson::Document(map)) => map
-                    .iter()
-                    .filter(|(_, file)| file.as_str() != Some("")) // get_transcripts_info drops these
-                    .map(|(language, file)| match file {
-                        Bson::String(file) => Ok((language.clone(), file.clone())),
-                        other => Err(format!("a mapping whose entry {language:?} is {}", describe(other))),
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_or_else(|found| TranscriptsField::Invalid { found }, TranscriptsField::Map),
-                Some(other) => TranscriptsField::Invalid { found: describe(other) },
-            },
-            edx_video_id: text("edx_video_id"),
-        }
-    }
-
-    /// The languages of the video as edx-platform lists them: the keys of `transcripts`, plus
-    /// `en` when `sub` is set.
-    pub fn languages(&self) -> Result<BTreeSet<String>, &TranscriptsField> {
-        let TranscriptsField::Map(map) = &self.transcripts else { return Err(&self.transcripts) };
-        let mut languages: BTreeSet<String> = map.keys().cloned().collect();
-        if !self.sub.is_empty() {
-            languages.insert("en".into());
-        }
-        Ok(languages)
+/// Reads a video block's settings fields as edx-platform does, defaults included.
+pub fn video_fields(fields: &Document) -> VideoFields {
+    let text = |key: &str| fields.get_str(key).map(str::trim).unwrap_or("").to_string();
+VideoFields {
+        display_name: fields.get_str("display_name").ok().map(Into::into),
+        sub: text("sub"),
+        youtube_id_1_0: match fields.get("youtube_id_1_0") {
+            None => DEFAULT_YOUTUBE_ID.into(),
+            Some(_) => text("youtube_id_1_0"),
+        },
+        html5_sources: match fields.get_array("html5_sources") {
+            Ok(sources) => sources.iter().filter_map(Bson::as_str).map(Into::into).collect(),
+            Err(_) => Vec::new(),
+        },
+        transcripts: match fields.get("transcripts") {
+            None | Some(Bson::Null) => TranscriptsField::default(),
+            Some(Bson::Document(map)) => map
+                .iter()
+                .filter(|(_, file)| file.as_str() != Some("")) // get_transcripts_info drops these
+                .map(|(language, file)| match file {
+                    Bson::String(file) => Ok((language.clone(), file.clone())),
+                    other => Err(format!("a mapping whose entry {language:?} is {}", describe(other))),
+                })
+                .collect::<Result<_, _>>()
+                .map_or_else(|found| TranscriptsField::Invalid { found }, TranscriptsField::Map),
+            Some(other) => TranscriptsField::Invalid { found: describe(other) },
+        },
+        edx_video_id: text("edx_video_id"),
     }
 }
 
@@ -218,7 +181,7 @@ impl Modulestore {
                 Some(VideoBlock {
                     usage_key: course.usage_key("video", block_id),
                     branch,
-                    fields: VideoFields::from_document(fields),
+                    fields: video_fields(fields),
                 })
             })
             .collect())
@@ -250,7 +213,7 @@ impl Modulestore {
             let Ok(name) = id.get_str("name") else { continue };
             let is_draft = id.get_str("revision") == Ok("draft");
             let empty = Document::new();
-            let fields = VideoFields::from_document(document.get_document("metadata").unwrap_or(&empty));
+            let fields = video_fields(document.get_document("metadata").unwrap_or(&empty));
             match by_name.get(name) {
                 Some((true, _)) if !is_draft => {} // the draft document wins in the draft view
                 _ => {
@@ -271,7 +234,7 @@ mod tests {
 
     #[test]
     fn fields_and_languages() {
-        let fields = VideoFields::from_document(&doc! {
+        let fields = video_fields(&doc! {
             "display_name": "Intro", "sub": "OEoXaMPEzfM", "transcripts": { "de": "intro_de.srt", "zh": "z.srt", "fr": "" },
             "edx_video_id": " ", "html5_sources": ["https://cdn.example/v/intro.mp4", 7],
         });
@@ -280,7 +243,7 @@ mod tests {
         let languages: Vec<String> = fields.languages().unwrap().into_iter().collect();
         assert_eq!(languages, ["de", "en", "zh"]);
         assert_eq!(fields.youtube_id_1_0, DEFAULT_YOUTUBE_ID);
-        let unset = VideoFields::from_document(&doc! { "youtube_id_1_0": "" });
+        let unset = video_fields(&doc! { "youtube_id_1_0": "" });
         assert_eq!((unset.youtube_id_1_0.as_str(), unset.languages().unwrap().len()), ("", 0));
     }
 
@@ -291,8 +254,9 @@ mod tests {
             (Bson::Array(vec![Bson::Int32(1)]), "a list of 1 items"),
             (Bson::Document(doc! { "fr": 3 }), "a mapping whose entry \"fr\" is the number 3"),
         ] {
-            let fields = VideoFields::from_document(&doc! { "transcripts": value });
-            assert_eq!(fields.languages(), Err(&TranscriptsField::Invalid { found: found.into() }));
+            let fields = video_fields(&doc! { "transcripts": value });
+            assert_eq!(fields.transcripts, TranscriptsField::Invalid { found: found.into() });
+            assert_eq!(fields.languages(), Err(found));
         }
     }
 }

@@ -5,15 +5,7 @@
 use crate::contentstore::{asset_name, Contentstore};
 use crate::modulestore::{TranscriptsField, VideoBlock};
 use crate::{sjson, srt, Problem, TranscriptError, MAX_TRANSCRIPT_BYTES};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceFormat {
-    /// An SJSON asset (`subs_{id}.srt.sjson`), migrated byte for byte.
-    Sjson,
-    /// An SRT file, converted to SJSON.
-    Srt,
-}
+pub use workflows::plan::SourceFormat;
 
 /// One asset to look for, in order, until one exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,14 +125,13 @@ fn convert(lookup: &Lookup, bytes: Vec<u8>) -> Result<(Vec<u8>, usize), Problem>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modulestore::VideoFields;
 
     fn video(document: bson::Document) -> VideoBlock {
         let course: workflows::CourseKey = "course-v1:edX+DemoX+2018".parse().unwrap();
         VideoBlock {
             usage_key: course.usage_key("video", "v1"),
             branch: workflows::Branch::Published,
-            fields: VideoFields::from_document(&document),
+            fields: crate::modulestore::video_fields(&document),
         }
     }
 

@@ -3,6 +3,9 @@
 //! It also owns the domain vocabulary shared with `activities`: course keys, usage keys and
 //! branches, so that both sides speak of the same things in the same words.
 
+pub mod ids;
 pub mod keys;
+pub mod plan;
+pub mod video;
 
 pub use keys::{Branch, CourseKey, CourseKeyError, UsageKey};

@@ -1,0 +1,97 @@
+//! The diff step of a video: its languages in both branches against edx-val. Only languages
+//! edx-val lacks are read; they are read in full (and hashed) so that bad data fails the video
+//! before anything is written, and so that the upload can check it sends what was planned.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+use sqlx::AnyPool;
+use workflows::plan::{self, BranchCopy, Failure, TranscriptRef, VideoPlan};
+use workflows::video::VideoUnit;
+
+use crate::contentstore::Contentstore;
+use crate::modulestore::VideoBlock;
+use crate::transcript_source::read_transcript;
+use crate::{edxval, Problem, TranscriptError};
+
+/// A store could not be reached; the step is worth retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+impl From<&TranscriptError> for Failure {
+    fn from(error: &TranscriptError) -> Self {
+        Failure {
+            kind: error.problem.kind().into(),
+            language: error.language.clone(),
+            file: error.file.clone(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// The languages edx-val already has for the video, by its `edx_video_id` (none when edx-val
+/// does not know it).
+pub async fn edxval_languages(edxval: &AnyPool, edx_video_id: &str) -> Result<BTreeSet<String>, StoreError> {
+    if edx_video_id.is_empty() || !plan::is_valid_edx_video_id(edx_video_id) {
+        return Ok(BTreeSet::new());
+    }
+    let store = |e: sqlx::Error| StoreError(format!("edx-val: {e}"));
+    let mut conn = edxval.acquire().await.map_err(store)?;
+    let Some(video) = edxval::video(&mut conn, edx_video_id).await.map_err(store)? else {
+        return Ok(BTreeSet::new());
+    };
+    Ok(edxval::transcripts(&mut conn, video.id).await.map_err(store)?.into_keys().collect())
+}
+
+pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &VideoUnit) -> Result<VideoPlan, StoreError> {
+    let ids = unit.copies.iter().map(|c| c.fields.edx_video_id.as_str());
+    let in_edxval = match plan::agreed_edx_video_id(ids) {
+        Ok(id) => edxval_languages(edxval, &id).await?,
+        Err(_) => BTreeSet::new(), // plan_video reports the disagreement
+    };
+    let mut copies = Vec::new();
+    for copy in &unit.copies {
+        let block = VideoBlock { usage_key: unit.usage_key.clone(), branch: copy.branch, fields: copy.fields.clone() };
+        let mut read = BranchCopy {
+            branch: copy.branch,
+            edx_video_id: copy.fields.edx_video_id.clone(),
+            transcripts: Default::default(),
+            not_read: Default::default(),
+            problem: None,
+        };
+        match copy.fields.languages() {
+            Err(found) => {
+                let error = TranscriptError {
+                    course_key: unit.usage_key.course.to_string(),
+                    usage_key: unit.usage_key.to_string(),
+                    language: None,
+                    file: None,
+                    problem: Problem::BadTranscriptsField { found: found.into() },
+                };
+                read.problem = Some(Failure::from(&error));
+            }
+            Ok(languages) => {
+                let (not_read, to_read): (BTreeSet<String>, BTreeSet<String>) =
+                    languages.into_iter().partition(|l| in_edxval.contains(l));
+                read.not_read = not_read;
+                for language in to_read {
+                    let result = match read_transcript(contentstore, &block, &language).await {
+                        Ok(source) => Ok(TranscriptRef {
+                            branch: copy.branch,
+                            file: source.file,
+                            format: source.format,
+                            sha256: hex::encode(Sha256::digest(&source.sjson)),
+                            size: source.sjson.len() as u64,
+                        }),
+                        Err(error) if error.problem.is_retryable() => return Err(StoreError(error.to_string())),
+                        Err(error) => Err(Failure::from(&error)),
+                    };
+                    read.transcripts.insert(language, result);
+                }
+            }
+        }
+        copies.push(read);
+    }
+    Ok(plan::plan_video(&unit.usage_key.to_string(), &copies, &in_edxval))
+}

@@ -1,0 +1,63 @@
+//! The diff step plans every seeded video exactly as the manifest expects: which languages to
+//! migrate and from which branch, which edx-val already has, which conflict, which fail.
+
+use std::collections::BTreeMap;
+
+use activities::contentstore::Contentstore;
+use activities::diff::diff_video;
+use activities::modulestore::Modulestore;
+use integration_tests::{drop_databases, seed_isolated};
+use seed::manifest::Outcome;
+use seed::Plan;
+use workflows::video::{units, VideoCopy};
+use workflows::{Branch, CourseKey};
+
+#[tokio::test]
+async fn the_diff_of_every_video_matches_the_manifest() {
+    let (settings, _, manifest) = seed_isolated("diff", Plan { bulk_courses: 2, ..Plan::default() }).await;
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
+    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let mut outcomes = BTreeMap::<String, usize>::new();
+    for course in &manifest.courses {
+        let key: CourseKey = course.course_key.parse().unwrap();
+        let mut blocks = Vec::new();
+        for branch in Branch::ALL {
+            for block in modulestore.video_blocks(&key, branch).await.unwrap() {
+                blocks.push((block.usage_key, VideoCopy { branch, fields: block.fields }));
+            }
+        }
+        let units = units(blocks);
+        assert_eq!(units.len(), course.videos.len(), "{}", course.course_key);
+        for unit in &units {
+            let usage_key = unit.usage_key.to_string();
+            let expected = &course.videos.iter().find(|v| v.usage_key == usage_key).unwrap().expected;
+            let plan = diff_video(&contentstore, &edxval, unit).await.unwrap();
+            *outcomes.entry(format!("{:?}", expected.outcome)).or_default() += 1;
+            assert_eq!(plan.already_in_edxval, expected.already_in_edxval, "{usage_key}");
+            match expected.outcome {
+                Outcome::Failed => {
+                    let kind = &expected.failure.as_ref().unwrap().kind;
+                    assert!(plan.migrate.is_empty(), "{usage_key}: all or nothing");
+                    assert!(plan.failures.iter().any(|f| &f.kind == kind), "{usage_key}: expected {kind}, got {:?}", plan.failures);
+                    for failure in &plan.failures {
+                        assert!(failure.message.contains(&course.course_key) && failure.message.contains(&usage_key), "{}", failure.message);
+                    }
+                }
+                Outcome::Migrated | Outcome::NothingToMigrate => {
+                    assert_eq!(plan.failures, vec![], "{usage_key}");
+                    let got: BTreeMap<&String, (Branch, &str, &str)> =
+                        plan.migrate.iter().map(|(l, t)| (l, (t.branch, t.file.as_str(), t.sha256.as_str()))).collect();
+                    let want: BTreeMap<&String, (Branch, &str, &str)> =
+                        expected.migrate.iter().map(|(l, t)| (l, (t.from, t.file.as_str(), t.sha256.as_str()))).collect();
+                    assert_eq!(got, want, "{usage_key}");
+                    assert_eq!(plan.conflicts, expected.conflicts, "{usage_key}");
+                }
+            }
+        }
+    }
+    for outcome in ["Migrated", "NothingToMigrate", "Failed"] {
+        assert!(outcomes.get(outcome).copied().unwrap_or(0) > 0, "no {outcome} video checked: {outcomes:?}");
+    }
+    drop_databases(&settings).await;
+}

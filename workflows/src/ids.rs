@@ -1,0 +1,54 @@
+//! Ids the workflow fixes, derived from its own run id so that they are the same on every
+//! retry of an activity and every replay of the workflow, and new for every run.
+
+use sha2::{Digest, Sha256};
+
+/// 128 bits from the run id and a purpose, shaped as a version-4 UUID.
+fn uuid_bytes(run_id: &str, purpose: &str) -> [u8; 16] {
+    let digest = Sha256::digest(format!("{run_id}\n{purpose}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    bytes
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The storage key of a transcript, as edx-val names them: `video-transcripts/<uuid hex>.sjson`.
+pub fn transcript_key(run_id: &str, usage_key: &str, language: &str) -> String {
+    format!("video-transcripts/{}.sjson", hex(&uuid_bytes(run_id, &format!("transcript {usage_key} {language}"))))
+}
+
+/// An external video's `edx_video_id`, hyphenated like edx-val's `str(uuid4())`.
+pub fn external_edx_video_id(run_id: &str, usage_key: &str) -> String {
+    let h = hex(&uuid_bytes(run_id, &format!("external video {usage_key}")));
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_per_run_and_distinct_otherwise() {
+        let key = transcript_key("run-1", "block-v1:a+b+c+type@video+block@v", "de");
+        assert_eq!(key, transcript_key("run-1", "block-v1:a+b+c+type@video+block@v", "de"));
+        assert_ne!(key, transcript_key("run-2", "block-v1:a+b+c+type@video+block@v", "de"));
+        assert_ne!(key, transcript_key("run-1", "block-v1:a+b+c+type@video+block@v", "fr"));
+        let hex = key.strip_prefix("video-transcripts/").unwrap().strip_suffix(".sjson").unwrap();
+        assert!(hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(&hex[12..13], "4", "a version-4 UUID");
+    }
+
+    #[test]
+    fn external_ids_look_like_edxval_ones() {
+        let id = external_edx_video_id("run-1", "i4x://edX/DemoX/video/v");
+        let parts: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert!(crate::plan::is_valid_edx_video_id(&id));
+        assert_ne!(id, external_edx_video_id("run-1", "i4x://edX/DemoX/video/w"));
+    }
+}
