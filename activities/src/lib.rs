@@ -1,6 +1,8 @@
 //! All I/O of the transcript migration: one module per external system (modulestore,
 //! contentstore, edx-val, S3) and the transcript formats and lookups built on them.
 
+pub mod commit;
+pub mod compensate;
 pub mod contentstore;
 pub mod diff;
 pub mod edxval;
@@ -11,6 +13,7 @@ pub mod settings;
 pub mod sjson;
 pub mod srt;
 pub mod transcript_source;
+pub mod upload;
 
 pub use error::{FormatError, Problem, TranscriptError};
 

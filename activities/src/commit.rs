@@ -1,0 +1,88 @@
+//! The commit step: one SQL transaction that records a video's uploaded transcripts in edx-val.
+//! Rows that exist are never changed: a transcript a user added meanwhile wins over ours.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::AnyPool;
+
+use crate::edxval::{self, NewVideo, VideoTranscript};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CommitRequest {
+    pub course_key: String,
+    /// The block's `edx_video_id`; empty when it has none.
+    pub edx_video_id: String,
+    /// The id an external video gets if edx-val does not know the block's video (fixed by the
+    /// workflow, so that a retried commit finds the video its first attempt created).
+    pub external_edx_video_id: String,
+    /// Storage key of each uploaded transcript, by language code.
+    pub transcripts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct CommitOutcome {
+    /// The edx-val video the transcripts belong to.
+    pub edx_video_id: String,
+    /// Whether an external video was created (its id must then be written back to the block).
+    pub external_video_created: bool,
+    /// Languages recorded with our object.
+    pub recorded: BTreeSet<String>,
+    /// Languages a user recorded meanwhile: their row stands, our object is garbage.
+    pub kept_users: BTreeSet<String>,
+}
+
+pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<CommitOutcome, sqlx::Error> {
+    let mut tx = edxval.begin().await?;
+    let mut outcome = CommitOutcome::default();
+    let known = match request.edx_video_id.as_str() {
+        "" => None,
+        id => edxval::video(&mut tx, id).await?,
+    };
+    let video_id = match known {
+        Some(video) => {
+            outcome.edx_video_id = video.edx_video_id;
+            video.id
+        }
+        None => {
+            outcome.edx_video_id = request.external_edx_video_id.clone();
+            match edxval::video(&mut tx, &request.external_edx_video_id).await? {
+                // Created by an earlier attempt of this commit whose answer was lost.
+                Some(video) => video.id,
+                None => {
+                    outcome.external_video_created = true;
+                    let video = NewVideo {
+                        edx_video_id: &request.external_edx_video_id,
+                        client_video_id: "external-video",
+                        status: "external",
+                        duration: 0.0,
+                    };
+                    edxval::create_video(&mut tx, &video).await?
+                }
+            }
+        }
+    };
+    edxval::link_course_video(&mut tx, &request.course_key, video_id).await?;
+    let existing = edxval::transcripts(&mut tx, video_id).await?;
+    for (language, key) in &request.transcripts {
+        match existing.get(language) {
+            Some(row) if &row.transcript == key => {
+                outcome.recorded.insert(language.clone());
+            }
+            Some(_) => {
+                outcome.kept_users.insert(language.clone());
+            }
+            None => {
+                let row = VideoTranscript {
+                    language_code: language.clone(),
+                    transcript: key.clone(),
+                    file_format: "sjson".into(),
+                    provider: "Custom".into(),
+                };
+                edxval::create_transcript(&mut tx, video_id, &row).await?;
+                outcome.recorded.insert(language.clone());
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}

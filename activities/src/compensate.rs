@@ -1,0 +1,24 @@
+//! The compensate-delete step: after a failed transaction, delete exactly the objects it wrote
+//! that edx-val does not reference, so S3 is as it was before the transaction.
+
+use sqlx::AnyPool;
+
+use crate::s3::TranscriptBucket;
+
+/// Deletes each key unless an edx-val row references it; returns the keys deleted.
+pub async fn compensate(bucket: &TranscriptBucket, edxval: &AnyPool, keys: &[String]) -> Result<Vec<String>, String> {
+    let mut deleted = Vec::new();
+    for key in keys {
+        let referenced = sqlx::query("SELECT 1 FROM edxval_videotranscript WHERE transcript = ?")
+            .bind(key)
+            .fetch_optional(edxval)
+            .await
+            .map_err(|e| format!("edx-val: {e}"))?
+            .is_some();
+        if !referenced {
+            bucket.delete(key).await.map_err(|e| e.to_string())?;
+            deleted.push(key.clone());
+        }
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,79 @@
+//! The upload step: one transcript to the transcripts bucket under the key the workflow fixed,
+//! never over anything that is there.
+
+use sha2::{Digest, Sha256};
+use workflows::plan::TranscriptRef;
+use workflows::video::VideoUnit;
+
+use crate::contentstore::Contentstore;
+use crate::modulestore::VideoBlock;
+use crate::s3::{PutOutcome, TranscriptBucket};
+use crate::transcript_source::read_transcript;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Uploaded {
+    /// This call wrote the object.
+    Created,
+    /// The key already held these very bytes: an earlier attempt of this same upload.
+    AlreadyOurs,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// A store could not be reached: worth retrying.
+    #[error("{0}")]
+    Store(String),
+    /// The transcript is no longer what the diff read, or no longer readable: the video's
+    /// transaction must stop (a new run diffs again).
+    #[error("{0}")]
+    Changed(String),
+    /// Someone else's object holds the key: nothing is overwritten, the video fails.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl UploadError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, UploadError::Store(_))
+    }
+}
+
+pub async fn upload_transcript(
+    contentstore: &Contentstore,
+    bucket: &TranscriptBucket,
+    unit: &VideoUnit,
+    language: &str,
+    planned: &TranscriptRef,
+    key: &str,
+) -> Result<Uploaded, UploadError> {
+    let copy = unit.copies.iter().find(|c| c.branch == planned.branch).ok_or_else(|| {
+        UploadError::Changed(format!("video {}: no {} copy any more", unit.usage_key, planned.branch))
+    })?;
+    let block = VideoBlock { usage_key: unit.usage_key.clone(), branch: copy.branch, fields: copy.fields.clone() };
+    let source = match read_transcript(contentstore, &block, language).await {
+        Ok(source) => source,
+        Err(error) if error.problem.is_retryable() => return Err(UploadError::Store(error.to_string())),
+        Err(error) => return Err(UploadError::Changed(error.to_string())),
+    };
+    let sha256 = hex::encode(Sha256::digest(&source.sjson));
+    if sha256 != planned.sha256 || source.file != planned.file {
+        return Err(UploadError::Changed(format!(
+            "course {}, video {}, language {language}, file {}: changed since the diff read {} (sha256 {} → {sha256})",
+            unit.usage_key.course, unit.usage_key, source.file, planned.file, planned.sha256
+        )));
+    }
+    let body = source.sjson;
+    match bucket.put_if_absent(key, body.clone()).await.map_err(|e| UploadError::Store(e.to_string()))? {
+        PutOutcome::Created => Ok(Uploaded::Created),
+        PutOutcome::AlreadyExists => match bucket.get(key).await.map_err(|e| UploadError::Store(e.to_string()))? {
+            Some(existing) if existing == body => Ok(Uploaded::AlreadyOurs),
+            _ => Err(UploadError::Conflict(format!(
+                "course {}, video {}, language {language}: s3://{}/{key} already holds another object; it was left as it is",
+                unit.usage_key.course,
+                unit.usage_key,
+                bucket.bucket()
+            ))),
+        },
+    }
+}

@@ -1,0 +1,111 @@
+//! The steps of a video's transaction on the real stack: upload, commit, compensate-delete.
+
+use std::collections::BTreeMap;
+
+use activities::commit::{commit_video, CommitRequest};
+use activities::compensate::compensate;
+use activities::contentstore::Contentstore;
+use activities::diff::diff_video;
+use activities::modulestore::Modulestore;
+use activities::s3::{PutOutcome, TranscriptBucket};
+use activities::upload::{upload_transcript, UploadError, Uploaded};
+use integration_tests::{drop_databases, edxval_read, seed_isolated};
+use seed::Plan;
+use sha2::{Digest, Sha256};
+use workflows::ids::{external_edx_video_id, transcript_key};
+use workflows::video::{units, VideoCopy, VideoUnit};
+use workflows::{Branch, CourseKey};
+
+async fn unit(modulestore: &Modulestore, course: &CourseKey, block_id: &str) -> VideoUnit {
+    let mut blocks = Vec::new();
+    for branch in Branch::ALL {
+        for block in modulestore.video_blocks(course, branch).await.unwrap() {
+            if block.usage_key.block_id == block_id {
+                blocks.push((block.usage_key, VideoCopy { branch, fields: block.fields }));
+            }
+        }
+    }
+    units(blocks).pop().unwrap()
+}
+
+#[tokio::test]
+async fn upload_commit_and_compensate_keep_every_promise() {
+    let (settings, _, manifest) = seed_isolated("saga", Plan { bulk_courses: 0, ..Plan::default() }).await;
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
+    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let demo = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap();
+    let course: CourseKey = demo.course_key.parse().unwrap();
+    let run_id = format!("run-{}", manifest.tag);
+
+    // A video without edx_video_id: upload each language, retry each upload, commit, retry.
+    let video = unit(&modulestore, &course, "lecture1_transcripts_only").await;
+    let usage_key = video.usage_key.to_string();
+    let plan = diff_video(&contentstore, &edxval, &video).await.unwrap();
+    assert_eq!(plan.migrate.len(), 3);
+    let mut keys = BTreeMap::new();
+    for (language, planned) in &plan.migrate {
+        let key = transcript_key(&run_id, &usage_key, language);
+        assert_eq!(upload_transcript(&contentstore, &bucket, &video, language, planned, &key).await.unwrap(), Uploaded::Created);
+        assert_eq!(upload_transcript(&contentstore, &bucket, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
+        keys.insert(language.clone(), key);
+    }
+    let request = CommitRequest {
+        course_key: demo.course_key.clone(),
+        edx_video_id: plan.edx_video_id.clone(),
+        external_edx_video_id: external_edx_video_id(&run_id, &usage_key),
+        transcripts: keys.clone(),
+    };
+    let first = commit_video(&edxval, &request).await.unwrap();
+    assert!(first.external_video_created);
+    assert_eq!(first.recorded.len(), 3);
+    let retried = commit_video(&edxval, &request).await.unwrap();
+    assert!(!retried.external_video_created, "a retried commit reuses the video its first attempt created");
+    assert_eq!((retried.recorded, retried.kept_users.len()), (first.recorded.clone(), 0));
+    for (language, planned) in &plan.migrate {
+        let (file_name, content) = edxval_read(&first.edx_video_id, language).expect("edx-val serves the transcript");
+        assert_eq!(file_name, format!("external-video-{language}.sjson"));
+        assert_eq!(hex::encode(Sha256::digest(content.as_bytes())), planned.sha256, "{language}");
+    }
+    let all_keys: Vec<String> = keys.values().cloned().collect();
+    assert_eq!(compensate(&bucket, &edxval, &all_keys).await.unwrap(), Vec::<String>::new(), "referenced objects stay");
+
+    // A key that holds someone else's object is never overwritten.
+    let (language, planned) = plan.migrate.iter().next().unwrap();
+    let foreign = transcript_key(&run_id, "someone else", language);
+    assert_eq!(bucket.put_if_absent(&foreign, b"{}".to_vec()).await.unwrap(), PutOutcome::Created);
+    let conflict = upload_transcript(&contentstore, &bucket, &video, language, planned, &foreign).await.unwrap_err();
+    assert!(matches!(conflict, UploadError::Conflict(_)) && !conflict.is_retryable(), "{conflict}");
+    assert_eq!(bucket.get(&foreign).await.unwrap().as_deref(), Some(&b"{}"[..]));
+    bucket.delete(&foreign).await.unwrap();
+
+    // A transcript a user adds between diff and commit wins; compensation removes our object.
+    let known = unit(&modulestore, &course, "lecture5_known_to_edxval").await;
+    let known_key = known.usage_key.to_string();
+    let plan = diff_video(&contentstore, &edxval, &known).await.unwrap();
+    assert_eq!(plan.migrate.keys().collect::<Vec<_>>(), ["de"]);
+    let ours = transcript_key(&run_id, &known_key, "de");
+    upload_transcript(&contentstore, &bucket, &known, "de", &plan.migrate["de"], &ours).await.unwrap();
+    let users = format!("video-transcripts/{}.sjson", &transcript_key(&run_id, "user upload", "de")[18..50]);
+    {
+        let mut conn = edxval.acquire().await.unwrap();
+        let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
+        let row = activities::edxval::VideoTranscript { language_code: "de".into(), transcript: users.clone(), file_format: "sjson".into(), provider: "Custom".into() };
+        activities::edxval::create_transcript(&mut conn, video.id, &row).await.unwrap();
+    }
+    let request = CommitRequest {
+        course_key: demo.course_key.clone(),
+        edx_video_id: plan.edx_video_id.clone(),
+        external_edx_video_id: external_edx_video_id(&run_id, &known_key),
+        transcripts: BTreeMap::from([("de".to_string(), ours.clone())]),
+    };
+    let outcome = commit_video(&edxval, &request).await.unwrap();
+    assert_eq!((outcome.recorded.len(), outcome.kept_users.len(), outcome.external_video_created), (0, 1, false));
+    assert_eq!(compensate(&bucket, &edxval, &[ours.clone()]).await.unwrap(), vec![ours.clone()]);
+    assert_eq!(bucket.get(&ours).await.unwrap(), None, "no orphan object remains");
+    let mut conn = edxval.acquire().await.unwrap();
+    let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
+    assert_eq!(activities::edxval::transcripts(&mut conn, video.id).await.unwrap()["de"].transcript, users, "the user's row stands");
+    drop_databases(&settings).await;
+}
