@@ -72,13 +72,7 @@ pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<C
                 outcome.kept_users.insert(language.clone());
             }
             None => {
-                let row = VideoTranscript {
-                    language_code: language.clone(),
-                    transcript: key.clone(),
-                    file_format: "sjson".into(),
-                    provider: "Custom".into(),
-                };
-                edxval::create_transcript(&mut tx, video_id, &row).await?;
+                edxval::create_transcript(&mut tx, video_id, &VideoTranscript::custom_sjson(language, key)).await?;
                 outcome.recorded.insert(language.clone());
             }
         }

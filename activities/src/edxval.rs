@@ -28,6 +28,13 @@ pub struct VideoTranscript {
     pub provider: String,
 }
 
+impl VideoTranscript {
+    /// A transcript as the migration records them: SJSON, provider `Custom`.
+    pub fn custom_sjson(language_code: &str, storage_key: &str) -> Self {
+        Self { language_code: language_code.into(), transcript: storage_key.into(), file_format: "sjson".into(), provider: "Custom".into() }
+    }
+}
+
 pub async fn connect(url: &Secret) -> Result<AnyPool, sqlx::Error> {
     sqlx::any::install_default_drivers();
     let options: AnyConnectOptions = url.expose().parse()?;

@@ -278,13 +278,7 @@ async fn write_known_video(targets: &Targets<'_>, video: &KnownVideo) -> anyhow:
             continue;
         }
         targets.bucket.put_if_absent(key, bytes.clone()).await?;
-        let transcript = VideoTranscript {
-            language_code: language.clone(),
-            transcript: key.clone(),
-            file_format: "sjson".into(),
-            provider: "Custom".into(),
-        };
-        edxval::create_transcript(&mut conn, video_id, &transcript).await?;
+        edxval::create_transcript(&mut conn, video_id, &VideoTranscript::custom_sjson(language, key)).await?;
     }
     Ok(())
 }

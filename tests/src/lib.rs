@@ -80,3 +80,18 @@ pub fn edxval_read(edx_video_id: &str, language: &str) -> Result<(String, String
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     Ok((value["file_name"].as_str().unwrap().into(), value["content"].as_str().unwrap().into()))
 }
+
+/// A course's videos as the migration sees them: one unit per block, with its copy in each
+/// branch.
+pub async fn course_units(
+    modulestore: &activities::modulestore::Modulestore,
+    course: &workflows::CourseKey,
+) -> Vec<workflows::video::VideoUnit> {
+    let mut blocks = Vec::new();
+    for branch in workflows::Branch::ALL {
+        for block in modulestore.video_blocks(course, branch).await.unwrap() {
+            blocks.push((block.usage_key, workflows::video::VideoCopy { branch, fields: block.fields }));
+        }
+    }
+    workflows::video::units(blocks)
+}

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use activities::contentstore::Contentstore;
 use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
-use integration_tests::{drop_databases, seed_isolated};
+use integration_tests::{course_units, drop_databases, seed_isolated};
 use seed::manifest::Outcome;
 use seed::Plan;
-use workflows::video::{units, VideoCopy};
 use workflows::{Branch, CourseKey};
 
 #[tokio::test]
@@ -21,13 +20,7 @@ async fn the_diff_of_every_video_matches_the_manifest() {
     let mut outcomes = BTreeMap::<String, usize>::new();
     for course in &manifest.courses {
         let key: CourseKey = course.course_key.parse().unwrap();
-        let mut blocks = Vec::new();
-        for branch in Branch::ALL {
-            for block in modulestore.video_blocks(&key, branch).await.unwrap() {
-                blocks.push((block.usage_key, VideoCopy { branch, fields: block.fields }));
-            }
-        }
-        let units = units(blocks);
+        let units = course_units(&modulestore, &key).await;
         assert_eq!(units.len(), course.videos.len(), "{}", course.course_key);
         for unit in &units {
             let usage_key = unit.usage_key.to_string();

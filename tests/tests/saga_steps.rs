@@ -9,23 +9,15 @@ use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
 use activities::s3::{PutOutcome, TranscriptBucket};
 use activities::upload::{upload_transcript, UploadError, Uploaded};
-use integration_tests::{drop_databases, edxval_read, seed_isolated};
+use integration_tests::{course_units, drop_databases, edxval_read, seed_isolated};
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use workflows::ids::{external_edx_video_id, transcript_key};
-use workflows::video::{units, VideoCopy, VideoUnit};
-use workflows::{Branch, CourseKey};
+use workflows::video::VideoUnit;
+use workflows::CourseKey;
 
 async fn unit(modulestore: &Modulestore, course: &CourseKey, block_id: &str) -> VideoUnit {
-    let mut blocks = Vec::new();
-    for branch in Branch::ALL {
-        for block in modulestore.video_blocks(course, branch).await.unwrap() {
-            if block.usage_key.block_id == block_id {
-                blocks.push((block.usage_key, VideoCopy { branch, fields: block.fields }));
-            }
-        }
-    }
-    units(blocks).pop().unwrap()
+    course_units(modulestore, course).await.into_iter().find(|u| u.usage_key.block_id == block_id).unwrap()
 }
 
 #[tokio::test]
@@ -91,7 +83,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     {
         let mut conn = edxval.acquire().await.unwrap();
         let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
-        let row = activities::edxval::VideoTranscript { language_code: "de".into(), transcript: users.clone(), file_format: "sjson".into(), provider: "Custom".into() };
+        let row = activities::edxval::VideoTranscript::custom_sjson("de", &users);
         activities::edxval::create_transcript(&mut conn, video.id, &row).await.unwrap();
     }
     let request = CommitRequest {
