@@ -1,35 +1,10 @@
 //! The commit step: one SQL transaction that records a video's uploaded transcripts in edx-val.
 //! Rows that exist are never changed: a transcript a user added meanwhile wins over ours.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use sqlx::AnyPool;
+pub use workflows::steps::{CommitOutcome, CommitRequest};
 
 use crate::edxval::{self, NewVideo, VideoTranscript};
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CommitRequest {
-    pub course_key: String,
-    /// The block's `edx_video_id`; empty when it has none.
-    pub edx_video_id: String,
-    /// The id an external video gets if edx-val does not know the block's video (fixed by the
-    /// workflow, so that a retried commit finds the video its first attempt created).
-    pub external_edx_video_id: String,
-    /// Storage key of each uploaded transcript, by language code.
-    pub transcripts: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct CommitOutcome {
-    /// The edx-val video the transcripts belong to.
-    pub edx_video_id: String,
-    /// Whether an external video was created (its id must then be written back to the block).
-    pub external_video_created: bool,
-    /// Languages recorded with our object.
-    pub recorded: BTreeSet<String>,
-    /// Languages a user recorded meanwhile: their row stands, our object is garbage.
-    pub kept_users: BTreeSet<String>,
-}
 
 pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<CommitOutcome, sqlx::Error> {
     let mut tx = edxval.begin().await?;

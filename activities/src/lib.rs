@@ -6,6 +6,7 @@ pub mod compensate;
 pub mod contentstore;
 pub mod diff;
 pub mod edxval;
+pub mod migration;
 mod error;
 pub mod modulestore;
 pub mod s3;

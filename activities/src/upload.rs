@@ -4,20 +4,12 @@
 use sha2::{Digest, Sha256};
 use workflows::plan::TranscriptRef;
 use workflows::video::VideoUnit;
+pub use workflows::steps::Uploaded;
 
 use crate::contentstore::Contentstore;
 use crate::modulestore::VideoBlock;
 use crate::s3::{PutOutcome, TranscriptBucket};
 use crate::transcript_source::read_transcript;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Uploaded {
-    /// This call wrote the object.
-    Created,
-    /// The key already held these very bytes: an earlier attempt of this same upload.
-    AlreadyOurs,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {

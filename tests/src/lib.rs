@@ -37,10 +37,20 @@ pub fn isolated_settings(tag: &str) -> StoreSettings {
 pub async fn seed_isolated(test: &str, mut plan: Plan) -> (StoreSettings, Dataset, Manifest) {
     let tag = unique_tag(test);
     plan.tag = tag.clone();
-    let settings = isolated_settings(&tag);
+    let mut settings = isolated_settings(&tag);
+    settings.s3.bucket = own_bucket(&settings, &tag).await;
     let dataset = Dataset::generate(&plan);
     let manifest = seed::write::seed(&dataset, &settings).await.expect("seeding the stack");
     (settings, dataset, manifest)
+}
+
+/// A bucket of the test's own (the stack's S3 server, the stack's credentials), so that it can
+/// compare listings while other tests write.
+pub async fn own_bucket(settings: &StoreSettings, tag: &str) -> String {
+    let name = format!("t-{}", tag.to_lowercase().replace('_', "-"));
+    let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
+    bucket.client().create_bucket().bucket(&name).send().await.expect("creating the test's bucket");
+    name
 }
 
 /// Drops the test's MongoDB databases.
@@ -65,13 +75,14 @@ pub fn repo_root() -> PathBuf {
 /// Reads a transcript the way the LMS does, through edx-val's own Python API
 /// (`edxval.api.get_video_transcript_data`, django-storages on the stack's S3).
 /// `Ok((file_name, content))`, or `Err((exit code, stderr))`.
-pub fn edxval_read(edx_video_id: &str, language: &str) -> Result<(String, String), (i32, String)> {
+pub fn edxval_read(s3_bucket: &str, edx_video_id: &str, language: &str) -> Result<(String, String), (i32, String)> {
     let path = env_file();
     let values = std::fs::read_to_string(&path).unwrap();
     let output = std::process::Command::new(stack_python())
         .arg(repo_root().join("scripts/edxval_read.py"))
         .args([edx_video_id, language])
         .envs(values.lines().filter_map(|l| l.split_once('=')))
+        .env("S3_BUCKET", s3_bucket)
         .output()
         .expect("running the stack's python");
     if !output.status.success() {

@@ -42,10 +42,10 @@ async fn rows_written_here_are_read_by_edxval_itself() {
 
     let sjson = r#"{"start": [0], "end": [1500], "text": ["\u4f60\u597d"]}"#;
     bucket.put_if_absent(&key, sjson.as_bytes().to_vec()).await.unwrap();
-    let (file_name, content) = edxval_read(&edx_video_id, "zh").expect("edx-val reads our rows and object");
+    let (file_name, content) = edxval_read(bucket.bucket(), &edx_video_id, "zh").expect("edx-val reads our rows and object");
     assert_eq!(file_name, "external video-zh.sjson");
     assert_eq!(content, sjson);
-    assert_eq!(edxval_read(&edx_video_id, "fr").unwrap_err().0, 1, "no French transcript");
+    assert_eq!(edxval_read(bucket.bucket(), &edx_video_id, "fr").unwrap_err().0, 1, "no French transcript");
 }
 
 fn uuid_hex(seed: &str) -> String {

@@ -56,7 +56,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     assert!(!retried.external_video_created, "a retried commit reuses the video its first attempt created");
     assert_eq!((retried.recorded, retried.kept_users.len()), (first.recorded.clone(), 0));
     for (language, planned) in &plan.migrate {
-        let (file_name, content) = edxval_read(&first.edx_video_id, language).expect("edx-val serves the transcript");
+        let (file_name, content) = edxval_read(bucket.bucket(), &first.edx_video_id, language).expect("edx-val serves the transcript");
         assert_eq!(file_name, format!("external-video-{language}.sjson"));
         assert_eq!(hex::encode(Sha256::digest(content.as_bytes())), planned.sha256, "{language}");
     }

@@ -5,7 +5,9 @@
 
 pub mod ids;
 pub mod keys;
+pub mod migrate_video;
 pub mod plan;
+pub mod steps;
 pub mod video;
 
 pub use keys::{Branch, CourseKey, CourseKeyError, UsageKey};

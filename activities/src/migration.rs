@@ -1,0 +1,80 @@
+//! The steps as Temporal activities, under the names `workflows::steps` declares. Bad data
+//! fails without retry; a store that cannot be reached fails so that Temporal retries.
+
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use temporalio_common::error::ApplicationFailure;
+use temporalio_sdk::activities::{activities, ActivityContext, ActivityError};
+use workflows::plan::VideoPlan;
+use workflows::steps::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
+use workflows::video::VideoUnit;
+
+use crate::contentstore::Contentstore;
+use crate::s3::TranscriptBucket;
+use crate::upload::UploadError;
+
+/// The stores every activity uses, shared by all the activities a worker runs.
+pub struct MigrationActivities {
+    pub contentstore: Contentstore,
+    pub edxval: AnyPool,
+    pub bucket: TranscriptBucket,
+}
+
+/// A failure Temporal retries with the configured policy.
+fn retryable(kind: &str, message: impl std::fmt::Display) -> ActivityError {
+    ActivityError::application(ApplicationFailure::builder(message.to_string()).type_name(kind.to_string()).build())
+}
+
+/// A failure no retry can fix.
+fn final_failure(kind: &str, message: impl std::fmt::Display) -> ActivityError {
+    ActivityError::application(
+        ApplicationFailure::builder(message.to_string()).type_name(kind.to_string()).non_retryable(true).build(),
+    )
+}
+
+#[activities]
+impl MigrationActivities {
+    #[activity(name = "diff_video")]
+    pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
+        crate::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.map_err(|e| retryable("StoreUnavailable", e))
+    }
+
+    #[activity(name = "upload_transcript")]
+    pub async fn upload(self: Arc<Self>, _ctx: ActivityContext, request: UploadRequest) -> Result<Uploaded, ActivityError> {
+        let UploadRequest { unit, language, planned, key } = &request;
+        crate::upload::upload_transcript(&self.contentstore, &self.bucket, unit, language, planned, key).await.map_err(|e| match e {
+            UploadError::Store(m) => retryable("StoreUnavailable", m),
+            UploadError::Changed(m) => final_failure("TranscriptChanged", m),
+            UploadError::Conflict(m) => final_failure("ObjectConflict", m),
+        })
+    }
+
+    #[activity(name = "commit_video")]
+    pub async fn commit(self: Arc<Self>, _ctx: ActivityContext, request: CommitRequest) -> Result<CommitOutcome, ActivityError> {
+        crate::commit::commit_video(&self.edxval, &request)
+            .await
+            .map_err(|e| retryable("CommitFailed", format!("course {}: edx-val transaction rolled back: {e}", request.course_key)))
+    }
+
+    #[activity(name = "compensate_delete")]
+    pub async fn compensate(self: Arc<Self>, _ctx: ActivityContext, request: CompensateRequest) -> Result<Vec<String>, ActivityError> {
+        crate::compensate::compensate(&self.bucket, &self.edxval, &request.keys).await.map_err(|e| retryable("StoreUnavailable", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use temporalio_common::ActivityDefinition;
+    use workflows::steps::{Commit, Compensate, Diff, Upload};
+
+    use super::MigrationActivities;
+
+    #[test]
+    fn implemented_under_the_names_the_workflows_call() {
+        assert_eq!(MigrationActivities::diff.name(), Diff.name());
+        assert_eq!(MigrationActivities::upload.name(), Upload.name());
+        assert_eq!(MigrationActivities::commit.name(), Commit.name());
+        assert_eq!(MigrationActivities::compensate.name(), Compensate.name());
+    }
+}

@@ -1,0 +1,104 @@
+//! `MigrateVideo` on the real Temporal server, with a worker in this process.
+
+use std::future::Future;
+
+use activities::contentstore::Contentstore;
+use activities::migration::MigrationActivities;
+use activities::modulestore::Modulestore;
+use activities::s3::TranscriptBucket;
+use activities::settings::StoreSettings;
+use integration_tests::{course_units, drop_databases, edxval_read, seed_isolated, stack_env, unique_tag};
+use seed::Plan;
+use sha2::{Digest, Sha256};
+use temporalio_client::{Client, ClientOptions, Connection, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_sdk::runtime::RuntimeOptions;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
+use workflows::CourseKey;
+
+/// Runs `scenario` with a worker for a task queue of its own, then stops the worker.
+async fn with_worker<F, Fut>(settings: &StoreSettings, scenario: F)
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
+    let connection = Connection::connect(temporal.connection_options().unwrap()).await.unwrap();
+    let client = Client::new(connection, ClientOptions::new(temporal.namespace.clone()).build()).unwrap();
+    let runtime = Runtime::from_current_tokio(RuntimeOptions::default()).unwrap();
+    let task_queue = format!("test-{}", unique_tag("q"));
+    let activities = MigrationActivities {
+        contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
+        edxval: activities::edxval::connect(&settings.edxval_database_url).await.unwrap(),
+        bucket: TranscriptBucket::connect(&settings.s3).await,
+    };
+    let options = WorkerOptions::new(task_queue.clone())
+        .register_workflow::<MigrateVideo>()
+        .unwrap()
+        .register_activities(activities)
+        .build();
+    let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let (ran, ()) = tokio::join!(worker.run(), async {
+        scenario(client, task_queue).await;
+        shutdown();
+    });
+    ran.unwrap();
+}
+
+async fn migrate(client: &Client, task_queue: &str, input: MigrateVideoInput) -> Result<VideoResult, String> {
+    let id = format!("test-migrate-video-{}", unique_tag("w"));
+    let handle = client
+        .start_workflow(MigrateVideo::run, input, WorkflowStartOptions::new(task_queue.to_string(), id).build())
+        .await
+        .unwrap();
+    handle.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| {
+        let mut chain = vec![e.to_string()];
+        let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            chain.push(c.to_string());
+            cause = c.source();
+        }
+        chain.join(" <- ")
+    })
+}
+
+fn fast_retries() -> RetrySettings {
+    RetrySettings { initial_interval_ms: 100, maximum_attempts: 3 }
+}
+
+#[tokio::test]
+async fn a_video_migrates_once_and_a_broken_one_fails_without_writing() {
+    let (settings, _, manifest) = seed_isolated("mv", Plan { bulk_courses: 0, ..Plan::default() }).await;
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let demo: CourseKey = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.parse().unwrap();
+    let broken: CourseKey = manifest.courses.iter().find(|c| c.course_key.contains("+BrokenX+")).unwrap().course_key.parse().unwrap();
+    let known = course_units(&modulestore, &demo).await.into_iter().find(|u| u.usage_key.block_id == "lecture5_known_to_edxval").unwrap();
+    let bad = course_units(&modulestore, &broken).await.into_iter().find(|u| u.usage_key.block_id == "unparsable_srt").unwrap();
+
+    with_worker(&settings, |client, queue| async move {
+        let before = bucket.list("video-transcripts/").await.unwrap();
+        let first = migrate(&client, &queue, MigrateVideoInput { unit: known.clone(), dry_run: false, retry: fast_retries() }).await.unwrap();
+        assert_eq!(first.outcome, VideoOutcome::Migrated);
+        let commit = first.commit.as_ref().unwrap();
+        assert_eq!(commit.recorded.iter().collect::<Vec<_>>(), ["de"]);
+        assert!(!commit.external_video_created);
+        let (_, content) = edxval_read(bucket.bucket(), &commit.edx_video_id, "de").unwrap();
+        assert_eq!(hex::encode(Sha256::digest(content.as_bytes())), first.plan.migrate["de"].sha256);
+        let after_first = bucket.list("video-transcripts/").await.unwrap();
+        assert_eq!(after_first.len(), before.len() + 1, "exactly one object for the one missing language");
+
+        let second = migrate(&client, &queue, MigrateVideoInput { unit: known.clone(), dry_run: false, retry: fast_retries() }).await.unwrap();
+        assert_eq!(second.outcome, VideoOutcome::NothingToMigrate);
+        assert_eq!(bucket.list("video-transcripts/").await.unwrap(), after_first, "a second run writes nothing");
+
+        let failed = migrate(&client, &queue, MigrateVideoInput { unit: bad.clone(), dry_run: false, retry: fast_retries() }).await.unwrap_err();
+        for part in [broken.to_string(), bad.usage_key.to_string(), "language pt".into(), "broken_pt.srt".into(), "unparsable SRT".into()] {
+            assert!(failed.contains(&part), "{failed:?} does not name {part:?}");
+        }
+        assert_eq!(bucket.list("video-transcripts/").await.unwrap(), after_first, "a failed video writes nothing");
+    })
+    .await;
+    drop_databases(&settings).await;
+}
