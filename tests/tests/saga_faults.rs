@@ -1,0 +1,175 @@
+//! A failure injected at each step of a video's transaction leaves S3 and edx-val exactly as they
+//! were before it; running the video again then completes. The faults come from activities of
+//! this test, registered under the production names and built on the production steps.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use activities::contentstore::Contentstore;
+use activities::migration::MigrationActivities;
+use activities::modulestore::Modulestore;
+use activities::s3::TranscriptBucket;
+use integration_tests::{course_units, drop_databases, seed_isolated, stack_env, unique_tag};
+use seed::Plan;
+use sqlx::AnyPool;
+use temporalio_client::{Client, ClientOptions, Connection, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_common::error::ApplicationFailure;
+use temporalio_sdk::activities::{activities, ActivityContext, ActivityError};
+use temporalio_sdk::runtime::RuntimeOptions;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
+use workflows::plan::VideoPlan;
+use workflows::steps::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
+use workflows::video::VideoUnit;
+use workflows::CourseKey;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    AfterFirstUpload,
+    AfterAllUploads,
+    InsideCommit,
+}
+
+pub struct FaultyActivities {
+    fault: Fault,
+    uploads: AtomicUsize,
+    contentstore: Contentstore,
+    edxval: AnyPool,
+    bucket: TranscriptBucket,
+}
+
+fn injected(step: &str) -> ActivityError {
+    ActivityError::application(ApplicationFailure::builder(format!("fault injected {step}")).type_name("Injected".to_string()).non_retryable(true).build())
+}
+
+#[allow(dead_code)] // the macro also makes markers this test does not use
+#[activities]
+impl FaultyActivities {
+    #[activity(name = "diff_video")]
+    pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
+        Ok(activities::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.unwrap())
+    }
+
+    #[activity(name = "upload_transcript")]
+    pub async fn upload(self: Arc<Self>, _ctx: ActivityContext, r: UploadRequest) -> Result<Uploaded, ActivityError> {
+        if self.fault == Fault::AfterFirstUpload && self.uploads.load(Ordering::SeqCst) == 1 {
+            return Err(injected("after the first upload"));
+        }
+        let uploaded = activities::upload::upload_transcript(&self.contentstore, &self.bucket, &r.unit, &r.language, &r.planned, &r.key).await.unwrap();
+        self.uploads.fetch_add(1, Ordering::SeqCst);
+        Ok(uploaded)
+    }
+
+    #[activity(name = "commit_video")]
+    pub async fn commit(self: Arc<Self>, _ctx: ActivityContext, r: CommitRequest) -> Result<CommitOutcome, ActivityError> {
+        match self.fault {
+            Fault::AfterAllUploads => Err(injected("after all uploads")),
+            Fault::InsideCommit => {
+                // The transaction does its writes, then fails before it commits.
+                let mut tx = self.edxval.begin().await.unwrap();
+                let video = activities::edxval::NewVideo { edx_video_id: &r.external_edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
+                let id = activities::edxval::create_video(&mut tx, &video).await.unwrap();
+                activities::edxval::link_course_video(&mut tx, &r.course_key, id).await.unwrap();
+                for (language, key) in &r.transcripts {
+                    let row = activities::edxval::VideoTranscript::custom_sjson(language, key);
+                    activities::edxval::create_transcript(&mut tx, id, &row).await.unwrap();
+                }
+                drop(tx);
+                Err(injected("inside the commit"))
+            }
+            Fault::AfterFirstUpload => Ok(activities::commit::commit_video(&self.edxval, &r).await.unwrap()),
+        }
+    }
+
+    #[activity(name = "compensate_delete")]
+    pub async fn compensate(self: Arc<Self>, _ctx: ActivityContext, r: CompensateRequest) -> Result<Vec<String>, ActivityError> {
+        Ok(activities::compensate::compensate(&self.bucket, &self.edxval, &r.keys).await.unwrap())
+    }
+}
+
+async fn client() -> Client {
+    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
+    let connection = Connection::connect(temporal.connection_options().unwrap()).await.unwrap();
+    Client::new(connection, ClientOptions::new(temporal.namespace.clone()).build()).unwrap()
+}
+
+async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, unit: &VideoUnit) -> Result<VideoResult, String> {
+    let runtime = Runtime::from_current_tokio(RuntimeOptions::default()).unwrap();
+    let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let input = MigrateVideoInput { unit: unit.clone(), dry_run: false, retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3 } };
+    let id = format!("test-fault-{}", unique_tag("w"));
+    let (ran, result) = tokio::join!(worker.run(), async {
+        let start = WorkflowStartOptions::new(task_queue.to_string(), id).build();
+        let handle = client.start_workflow(MigrateVideo::run, input, start).await.unwrap();
+        let result = handle.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| format!("{e:?}"));
+        shutdown();
+        result
+    });
+    ran.unwrap();
+    result
+}
+
+/// What this course has in edx-val: its linked videos and their transcripts' keys.
+async fn edxval_state(edxval: &AnyPool, course_key: &str) -> (i64, BTreeSet<String>) {
+    let (videos,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM edxval_coursevideo WHERE course_id = ?").bind(course_key).fetch_one(edxval).await.unwrap();
+    let keys: Vec<(String,)> = sqlx::query_as(
+        "SELECT t.transcript FROM edxval_videotranscript t JOIN edxval_coursevideo c ON c.video_id = t.video_id WHERE c.course_id = ?",
+    )
+    .bind(course_key)
+    .fetch_all(edxval)
+    .await
+    .unwrap();
+    (videos, keys.into_iter().map(|(k,)| k).collect())
+}
+
+#[tokio::test]
+async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
+    let (settings, _, manifest) = seed_isolated("faults", Plan { bulk_courses: 0, ..Plan::default() }).await;
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let course = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.clone();
+    let units = course_units(&modulestore, &course.parse::<CourseKey>().unwrap()).await;
+    let client = client().await;
+
+    for (fault, block_id) in [
+        (Fault::AfterFirstUpload, "lecture1_transcripts_only"),
+        (Fault::AfterAllUploads, "lecture2_sub_and_transcripts"),
+        (Fault::InsideCommit, "lecture7_draft_differs"),
+    ] {
+        let unit = units.iter().find(|u| u.usage_key.block_id == block_id).unwrap();
+        let objects_before = bucket.list("").await.unwrap();
+        let edxval_before = edxval_state(&edxval, &course).await;
+
+        let queue = format!("test-{}", unique_tag("fq"));
+        let faulty = FaultyActivities {
+            fault,
+            uploads: AtomicUsize::new(0),
+            contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
+            edxval: edxval.clone(),
+            bucket: bucket.clone(),
+        };
+        let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(faulty).build();
+        let failed = run_video(&client, options, &queue, unit).await.unwrap_err();
+        assert!(failed.contains("fault injected") && failed.contains("rolled back"), "{fault:?}: {failed}");
+        assert_eq!(bucket.list("").await.unwrap(), objects_before, "{fault:?}: S3 is as before the transaction");
+        assert_eq!(edxval_state(&edxval, &course).await, edxval_before, "{fault:?}: edx-val is as before the transaction");
+
+        let queue = format!("test-{}", unique_tag("rq"));
+        let real = MigrationActivities {
+            contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
+            edxval: edxval.clone(),
+            bucket: bucket.clone(),
+        };
+        let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
+        let done = run_video(&client, options, &queue, unit).await.unwrap();
+        assert_eq!(done.outcome, VideoOutcome::Migrated, "{fault:?}");
+        let recorded = &done.commit.as_ref().unwrap().recorded;
+        assert_eq!(recorded.len(), done.plan.migrate.len(), "{fault:?}: every language");
+        let objects_after = bucket.list("").await.unwrap();
+        assert_eq!(objects_after.len(), objects_before.len() + recorded.len(), "{fault:?}: one object per language, no orphans");
+    }
+    drop_databases(&settings).await;
+}
