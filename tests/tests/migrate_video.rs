@@ -2,17 +2,15 @@
 
 use std::future::Future;
 
-use activities::contentstore::Contentstore;
-use activities::migration::MigrationActivities;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
 use activities::settings::StoreSettings;
 use integration_tests::{course_units, drop_databases, edxval_read, seed_isolated, stack_env, unique_tag};
 use seed::Plan;
 use sha2::{Digest, Sha256};
-use temporalio_client::{Client, ClientOptions, Connection, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_sdk::runtime::RuntimeOptions;
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use temporalio_sdk::{Runtime, Worker};
 use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
 use workflows::CourseKey;
 
@@ -23,20 +21,11 @@ where
     Fut: Future<Output = ()>,
 {
     let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
-    let connection = Connection::connect(temporal.connection_options().unwrap()).await.unwrap();
-    let client = Client::new(connection, ClientOptions::new(temporal.namespace.clone()).build()).unwrap();
+    let client = worker::run::connect_client(&temporal).await.unwrap();
     let runtime = Runtime::from_current_tokio(RuntimeOptions::default()).unwrap();
     let task_queue = format!("test-{}", unique_tag("q"));
-    let activities = MigrationActivities {
-        contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
-        edxval: activities::edxval::connect(&settings.edxval_database_url).await.unwrap(),
-        bucket: TranscriptBucket::connect(&settings.s3).await,
-    };
-    let options = WorkerOptions::new(task_queue.clone())
-        .register_workflow::<MigrateVideo>()
-        .unwrap()
-        .register_activities(activities)
-        .build();
+    let activities = worker::run::migration_activities(settings).await.unwrap();
+    let options = worker::run::worker_options(&task_queue, activities, 4).unwrap();
     let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
     let shutdown = worker.shutdown_handle();
     let (ran, ()) = tokio::join!(worker.run(), async {

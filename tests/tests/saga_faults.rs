@@ -13,7 +13,7 @@ use activities::s3::TranscriptBucket;
 use integration_tests::{course_units, drop_databases, seed_isolated, stack_env, unique_tag};
 use seed::Plan;
 use sqlx::AnyPool;
-use temporalio_client::{Client, ClientOptions, Connection, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::{activities, ActivityContext, ActivityError};
 use temporalio_sdk::runtime::RuntimeOptions;
@@ -89,9 +89,7 @@ impl FaultyActivities {
 }
 
 async fn client() -> Client {
-    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
-    let connection = Connection::connect(temporal.connection_options().unwrap()).await.unwrap();
-    Client::new(connection, ClientOptions::new(temporal.namespace.clone()).build()).unwrap()
+    worker::run::connect_client(&worker::config::TemporalSettings::from_env(&stack_env()).unwrap()).await.unwrap()
 }
 
 async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, unit: &VideoUnit) -> Result<VideoResult, String> {

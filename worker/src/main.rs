@@ -20,6 +20,12 @@ struct Args {
 enum Command {
     /// Connect to every store and to Temporal, and report what is found there.
     Check,
+    /// Run a worker for the migration's workflows and activities until SIGINT or SIGTERM.
+    Worker {
+        /// Activities this worker runs at once.
+        #[arg(long, env = "MAX_CONCURRENT_ACTIVITIES", default_value_t = 8)]
+        max_activities: usize,
+    },
 }
 
 #[tokio::main]
@@ -39,5 +45,12 @@ async fn main() -> ExitCode {
             findings.iter().for_each(|finding| println!("{finding}"));
             if findings.iter().all(|f| f.result.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
+        Command::Worker { max_activities } => match worker::run::run(&config, max_activities).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("worker: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
