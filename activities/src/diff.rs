@@ -4,14 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
-use workflows::plan::{self, BranchCopy, Failure, TranscriptRef, VideoPlan};
+use workflows::plan::{self, BranchCopy, Failure, VideoPlan};
 use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
-use crate::modulestore::VideoBlock;
-use crate::transcript_source::read_transcript;
+use crate::transcript_source::read_copy;
 use crate::{edxval, Problem, TranscriptError};
 
 /// A store could not be reached; the step is worth retrying.
@@ -52,7 +50,6 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
     };
     let mut copies = Vec::new();
     for copy in &unit.copies {
-        let block = VideoBlock { usage_key: unit.usage_key.clone(), branch: copy.branch, fields: copy.fields.clone() };
         let mut read = BranchCopy {
             branch: copy.branch,
             edx_video_id: copy.fields.edx_video_id.clone(),
@@ -76,14 +73,8 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
                     languages.into_iter().partition(|l| in_edxval.contains(l));
                 read.not_read = not_read;
                 for language in to_read {
-                    let result = match read_transcript(contentstore, &block, &language).await {
-                        Ok(source) => Ok(TranscriptRef {
-                            branch: copy.branch,
-                            file: source.file,
-                            format: source.format,
-                            sha256: hex::encode(Sha256::digest(&source.sjson)),
-                            size: source.sjson.len() as u64,
-                        }),
+                    let result = match read_copy(contentstore, unit, copy, &language).await {
+                        Ok((reference, _)) => Ok(reference),
                         Err(error) if error.problem.is_retryable() => return Err(StoreError(error.to_string())),
                         Err(error) => Err(Failure::from(&error)),
                     };

@@ -2,6 +2,10 @@
 //! edx-platform's `get_transcript_from_contentstore`, so that learners get after the migration
 //! the transcript they were shown before it.
 
+use sha2::{Digest, Sha256};
+use workflows::plan::TranscriptRef;
+use workflows::video::{VideoCopy, VideoUnit};
+
 use crate::contentstore::{asset_name, Contentstore};
 use crate::modulestore::{TranscriptsField, VideoBlock};
 use crate::{sjson, srt, Problem, TranscriptError, MAX_TRANSCRIPT_BYTES};
@@ -98,6 +102,27 @@ pub async fn read_transcript(
     // Name the file the course team would look for: the one in `transcripts`, if any.
     let tried = plan.into_iter().map(|l| l.asset).collect();
     Err(error(transcripts_file, Problem::Missing { tried }))
+}
+
+/// Reads one language of one branch copy of a video: the SJSON to upload, and the reference the
+/// workflow keeps of it (branch, file, format, SHA-256, size). The diff plans with the reference;
+/// the upload reads again and checks it still matches.
+pub async fn read_copy(
+    contentstore: &Contentstore,
+    unit: &VideoUnit,
+    copy: &VideoCopy,
+    language: &str,
+) -> Result<(TranscriptRef, Vec<u8>), TranscriptError> {
+    let block = VideoBlock { usage_key: unit.usage_key.clone(), branch: copy.branch, fields: copy.fields.clone() };
+    let source = read_transcript(contentstore, &block, language).await?;
+    let reference = TranscriptRef {
+        branch: copy.branch,
+        file: source.file,
+        format: source.format,
+        sha256: hex::encode(Sha256::digest(&source.sjson)),
+        size: source.sjson.len() as u64,
+    };
+    Ok((reference, source.sjson))
 }
 
 /// The SJSON bytes to upload and their cue count.

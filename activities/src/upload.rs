@@ -1,15 +1,13 @@
 //! The upload step: one transcript to the transcripts bucket under the key the workflow fixed,
 //! never over anything that is there.
 
-use sha2::{Digest, Sha256};
 use workflows::plan::TranscriptRef;
 use workflows::video::VideoUnit;
 pub use workflows::steps::Uploaded;
 
 use crate::contentstore::Contentstore;
-use crate::modulestore::VideoBlock;
 use crate::s3::{PutOutcome, TranscriptBucket};
-use crate::transcript_source::read_transcript;
+use crate::transcript_source::read_copy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -42,20 +40,17 @@ pub async fn upload_transcript(
     let copy = unit.copies.iter().find(|c| c.branch == planned.branch).ok_or_else(|| {
         UploadError::Changed(format!("video {}: no {} copy any more", unit.usage_key, planned.branch))
     })?;
-    let block = VideoBlock { usage_key: unit.usage_key.clone(), branch: copy.branch, fields: copy.fields.clone() };
-    let source = match read_transcript(contentstore, &block, language).await {
-        Ok(source) => source,
+    let (read, body) = match read_copy(contentstore, unit, copy, language).await {
+        Ok(read) => read,
         Err(error) if error.problem.is_retryable() => return Err(UploadError::Store(error.to_string())),
         Err(error) => return Err(UploadError::Changed(error.to_string())),
     };
-    let sha256 = hex::encode(Sha256::digest(&source.sjson));
-    if sha256 != planned.sha256 || source.file != planned.file {
+    if read.sha256 != planned.sha256 || read.file != planned.file {
         return Err(UploadError::Changed(format!(
-            "course {}, video {}, language {language}, file {}: changed since the diff read {} (sha256 {} → {sha256})",
-            unit.usage_key.course, unit.usage_key, source.file, planned.file, planned.sha256
+            "course {}, video {}, language {language}, file {}: changed since the diff read {} (sha256 {} → {})",
+            unit.usage_key.course, unit.usage_key, read.file, planned.file, planned.sha256, read.sha256
         )));
     }
-    let body = source.sjson;
     match bucket.put_if_absent(key, body.clone()).await.map_err(|e| UploadError::Store(e.to_string()))? {
         PutOutcome::Created => Ok(Uploaded::Created),
         PutOutcome::AlreadyExists => match bucket.get(key).await.map_err(|e| UploadError::Store(e.to_string()))? {
