@@ -53,11 +53,19 @@ pub async fn own_bucket(settings: &StoreSettings, tag: &str) -> String {
     name
 }
 
-/// Drops the test's MongoDB databases.
-pub async fn drop_databases(settings: &StoreSettings) {
+/// Drops the test's MongoDB databases and, when it has one, empties and deletes its bucket.
+pub async fn clean_up(settings: &StoreSettings) {
     for mongo in [&settings.modulestore, &settings.contentstore] {
         let client = mongodb::Client::with_uri_str(mongo.uri.expose()).await.unwrap();
         client.database(&mongo.database).drop().await.unwrap();
+    }
+    let stack_bucket = StoreSettings::from_env(&stack_env()).unwrap().s3.bucket;
+    if settings.s3.bucket != stack_bucket {
+        let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
+        for key in bucket.list("").await.unwrap() {
+            bucket.delete(&key).await.unwrap();
+        }
+        bucket.client().delete_bucket().bucket(bucket.bucket()).send().await.expect("deleting the test's bucket");
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use activities::contentstore::Contentstore;
 use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
-use integration_tests::{course_units, drop_databases, seed_isolated};
+use integration_tests::{course_units, clean_up, seed_isolated};
 use seed::manifest::Outcome;
 use seed::Plan;
 use workflows::{Branch, CourseKey};
@@ -52,5 +52,5 @@ async fn the_diff_of_every_video_matches_the_manifest() {
     for outcome in ["Migrated", "NothingToMigrate", "Failed"] {
         assert!(outcomes.get(outcome).copied().unwrap_or(0) > 0, "no {outcome} video checked: {outcomes:?}");
     }
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }

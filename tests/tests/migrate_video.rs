@@ -5,7 +5,7 @@ use std::future::Future;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
 use activities::settings::StoreSettings;
-use integration_tests::{course_units, drop_databases, edxval_read, seed_isolated, stack_env, unique_tag};
+use integration_tests::{course_units, clean_up, edxval_read, seed_isolated, stack_env, unique_tag};
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
@@ -89,5 +89,5 @@ async fn a_video_migrates_once_and_a_broken_one_fails_without_writing() {
         assert_eq!(bucket.list("video-transcripts/").await.unwrap(), after_first, "a failed video writes nothing");
     })
     .await;
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use activities::contentstore::Contentstore;
 use activities::modulestore::Modulestore;
 use activities::transcript_source::read_transcript;
-use integration_tests::{drop_databases, seed_isolated};
+use integration_tests::{clean_up, seed_isolated};
 use seed::manifest::Read;
 use seed::Plan;
 use workflows::{Branch, CourseKey};
@@ -84,7 +84,7 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
     for kind in ["transcripts", "missing", "empty", "unparsable_srt", "invalid_utf8", "too_large", "unparsable_sjson", "video problems"] {
         assert!(checked.get(kind).copied().unwrap_or(0) > 0, "no case of {kind} was checked: {checked:?}");
     }
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn a_course_entry_with_an_invalid_key_is_reported_not_dropped() {
     assert!(listing.courses.is_empty());
     assert_eq!(listing.invalid.len(), 1);
     assert!(listing.invalid[0].to_string().contains("course-v1:edX+Demo X+2018"), "{}", listing.invalid[0]);
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }
 
 fn assert_names(message: &str, parts: &[&str]) {
@@ -123,5 +123,5 @@ async fn draft_and_published_copies_are_read_from_their_own_branch() {
         assert!(draft.iter().any(|b| b.usage_key.block_id.contains("draft_only")));
         assert!(!published.iter().any(|b| b.usage_key.block_id.contains("draft_only")));
     }
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }

@@ -10,7 +10,7 @@ use activities::contentstore::Contentstore;
 use activities::migration::MigrationActivities;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
-use integration_tests::{course_units, drop_databases, seed_isolated, stack_env, unique_tag};
+use integration_tests::{course_units, clean_up, seed_isolated, stack_env, unique_tag};
 use seed::Plan;
 use sqlx::AnyPool;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
@@ -169,5 +169,5 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
         let objects_after = bucket.list("").await.unwrap();
         assert_eq!(objects_after.len(), objects_before.len() + recorded.len(), "{fault:?}: one object per language, no orphans");
     }
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }

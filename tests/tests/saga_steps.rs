@@ -9,7 +9,7 @@ use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
 use activities::s3::{PutOutcome, TranscriptBucket};
 use activities::upload::{upload_transcript, UploadError, Uploaded};
-use integration_tests::{course_units, drop_databases, edxval_read, seed_isolated};
+use integration_tests::{course_units, clean_up, edxval_read, seed_isolated};
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use workflows::ids::{external_edx_video_id, transcript_key};
@@ -99,5 +99,5 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let mut conn = edxval.acquire().await.unwrap();
     let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
     assert_eq!(activities::edxval::transcripts(&mut conn, video.id).await.unwrap()["de"].transcript, users, "the user's row stands");
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }

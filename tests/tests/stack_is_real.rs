@@ -7,7 +7,7 @@ use activities::s3::{PutOutcome, TranscriptBucket};
 use activities::settings::StoreSettings;
 use bson::doc;
 use futures::AsyncWriteExt;
-use integration_tests::{drop_databases, isolated_settings, stack_env, unique_tag};
+use integration_tests::{clean_up, isolated_settings, stack_env, unique_tag};
 use workflows::CourseKey;
 
 #[test]
@@ -70,7 +70,7 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
     assert_eq!(file.length, content.len() as u64);
     assert_eq!(contentstore.read(&file).await.unwrap(), content);
     assert!(contentstore.find(&course, "subs_other.srt.sjson").await.unwrap().is_none());
-    drop_databases(&settings).await;
+    clean_up(&settings).await;
 }
 
 #[tokio::test]
