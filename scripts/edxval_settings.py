@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "edxval",
     "video_config",
+    "split_modulestore_django",
 ]
 
 

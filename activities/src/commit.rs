@@ -9,31 +9,19 @@ use crate::edxval::{self, NewVideo, VideoTranscript};
 pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<CommitOutcome, sqlx::Error> {
     let mut tx = edxval.begin().await?;
     let mut outcome = CommitOutcome::default();
-    let known = match request.edx_video_id.as_str() {
-        "" => None,
-        id => edxval::video(&mut tx, id).await?,
-    };
-    let video_id = match known {
+    // Unknown to edx-val: an external video under the plan's id (the block's own id, or the one
+    // derived from its usage key), as edx-val's own import creates videos it does not know.
+    // A retried commit finds the video its first attempt created.
+    let video_id = match edxval::video(&mut tx, &request.edx_video_id).await? {
         Some(video) => {
             outcome.edx_video_id = video.edx_video_id;
             video.id
         }
         None => {
-            outcome.edx_video_id = request.external_edx_video_id.clone();
-            match edxval::video(&mut tx, &request.external_edx_video_id).await? {
-                // Created by an earlier attempt of this commit whose answer was lost.
-                Some(video) => video.id,
-                None => {
-                    outcome.external_video_created = true;
-                    let video = NewVideo {
-                        edx_video_id: &request.external_edx_video_id,
-                        client_video_id: "external-video",
-                        status: "external",
-                        duration: 0.0,
-                    };
-                    edxval::create_video(&mut tx, &video).await?
-                }
-            }
+            outcome.edx_video_id = request.edx_video_id.clone();
+            outcome.external_video_created = true;
+            let video = NewVideo { edx_video_id: &request.edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
+            edxval::create_video(&mut tx, &video).await?
         }
     };
     edxval::link_course_video(&mut tx, &request.course_key, video_id).await?;

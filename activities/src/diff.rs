@@ -44,7 +44,7 @@ pub async fn edxval_languages(edxval: &AnyPool, edx_video_id: &str) -> Result<BT
 
 pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &VideoUnit) -> Result<VideoPlan, StoreError> {
     let ids = unit.copies.iter().map(|c| c.fields.edx_video_id.as_str());
-    let in_edxval = match plan::agreed_edx_video_id(ids) {
+    let in_edxval = match plan::target_edx_video_id(&unit.usage_key.to_string(), ids) {
         Ok(id) => edxval_languages(edxval, &id).await?,
         Err(_) => BTreeSet::new(), // plan_video reports the disagreement
     };

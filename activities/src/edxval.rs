@@ -138,6 +138,11 @@ pub fn utc_now() -> String {
     format_utc(now.as_secs() as i64, now.subsec_micros())
 }
 
+/// A time given in Unix milliseconds, in the same form as `utc_now`.
+pub fn format_datetime(unix_millis: i64) -> String {
+    format_utc(unix_millis.div_euclid(1000), (unix_millis.rem_euclid(1000) * 1000) as u32)
+}
+
 fn format_utc(unix_seconds: i64, micros: u32) -> String {
     let (days, second_of_day) = (unix_seconds.div_euclid(86_400), unix_seconds.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.

@@ -4,17 +4,22 @@
 pub mod commit;
 pub mod compensate;
 pub mod contentstore;
+pub mod course_log;
 pub mod diff;
+pub mod discover;
 pub mod edxval;
 pub mod migration;
 mod error;
 pub mod modulestore;
 pub mod s3;
 pub mod settings;
+pub mod split_course_index;
 pub mod sjson;
 pub mod srt;
 pub mod transcript_source;
 pub mod upload;
+pub mod validate;
+pub mod write_back;
 
 pub use error::{FormatError, Problem, TranscriptError};
 

@@ -7,15 +7,21 @@ use sqlx::AnyPool;
 use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::{activities, ActivityContext, ActivityError};
 use workflows::plan::VideoPlan;
-use workflows::steps::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
+use workflows::steps::{
+    BeginCourseRun, CommitOutcome, CommitRequest, CompensateRequest, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest,
+    RecordFailures, UploadRequest, Uploaded, ValidatedPage, WriteBackOutcome, WriteBackRequest,
+};
 use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
+use crate::modulestore::Modulestore;
 use crate::s3::TranscriptBucket;
 use crate::upload::UploadError;
+use crate::write_back::WriteBackError;
 
 /// The stores every activity uses, shared by all the activities a worker runs.
 pub struct MigrationActivities {
+    pub modulestore: Modulestore,
     pub contentstore: Contentstore,
     pub edxval: AnyPool,
     pub bucket: TranscriptBucket,
@@ -61,12 +67,53 @@ impl MigrationActivities {
     pub async fn compensate(self: Arc<Self>, _ctx: ActivityContext, request: CompensateRequest) -> Result<Vec<String>, ActivityError> {
         crate::compensate::compensate(&self.bucket, &self.edxval, &request.keys).await.map_err(|e| retryable("StoreUnavailable", e))
     }
+
+    #[activity(name = "write_back_edx_video_id")]
+    pub async fn write_back(self: Arc<Self>, _ctx: ActivityContext, request: WriteBackRequest) -> Result<WriteBackOutcome, ActivityError> {
+        crate::write_back::write_back(&self.modulestore, &self.edxval, &request).await.map_err(|e| match e {
+            WriteBackError::Store(m) => retryable("StoreUnavailable", m),
+            WriteBackError::Conflict(m) => final_failure("WriteBackConflict", m),
+        })
+    }
+
+    #[activity(name = "discover_videos")]
+    pub async fn discover(self: Arc<Self>, _ctx: ActivityContext, request: PageRequest) -> Result<DiscoveredPage, ActivityError> {
+        crate::discover::discover(&self.modulestore, &request)
+            .await
+            .map_err(|e| retryable("StoreUnavailable", format!("course {}: modulestore: {e}", request.course_key)))
+    }
+
+    #[activity(name = "validate_videos")]
+    pub async fn validate(self: Arc<Self>, _ctx: ActivityContext, request: PageRequest) -> Result<ValidatedPage, ActivityError> {
+        crate::validate::validate(&self.modulestore, &self.edxval, &self.bucket, &request)
+            .await
+            .map_err(|e| retryable("StoreUnavailable", format!("course {}: {e}", request.course_key)))
+    }
+
+    #[activity(name = "begin_course_run")]
+    pub async fn begin_course_run(self: Arc<Self>, _ctx: ActivityContext, run: BeginCourseRun) -> Result<u32, ActivityError> {
+        crate::course_log::begin(&self.edxval, &run).await.map_err(|e| retryable("StoreUnavailable", format!("course {}: course log: {e}", run.course_key)))
+    }
+
+    #[activity(name = "record_course_run_failures")]
+    pub async fn record_failures(self: Arc<Self>, _ctx: ActivityContext, record: RecordFailures) -> Result<(), ActivityError> {
+        crate::course_log::record_failures(&self.edxval, &record)
+            .await
+            .map_err(|e| retryable("StoreUnavailable", format!("course {}: course log: {e}", record.course_key)))
+    }
+
+    #[activity(name = "finish_course_run")]
+    pub async fn finish_course_run(self: Arc<Self>, _ctx: ActivityContext, finish: FinishCourseRun) -> Result<FlagOutcome, ActivityError> {
+        crate::course_log::finish(&self.edxval, &finish)
+            .await
+            .map_err(|e| retryable("StoreUnavailable", format!("course {}: course log: {e}", finish.course_key)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use temporalio_common::ActivityDefinition;
-    use workflows::steps::{Commit, Compensate, Diff, Upload};
+    use workflows::steps::{BeginRun, Commit, Compensate, Diff, Discover, FinishRun, RecordRunFailures, Upload, Validate, WriteBack};
 
     use super::MigrationActivities;
 
@@ -76,5 +123,11 @@ mod tests {
         assert_eq!(MigrationActivities::upload.name(), Upload.name());
         assert_eq!(MigrationActivities::commit.name(), Commit.name());
         assert_eq!(MigrationActivities::compensate.name(), Compensate.name());
+        assert_eq!(MigrationActivities::write_back.name(), WriteBack.name());
+        assert_eq!(MigrationActivities::discover.name(), Discover.name());
+        assert_eq!(MigrationActivities::validate.name(), Validate.name());
+        assert_eq!(MigrationActivities::begin_course_run.name(), BeginRun.name());
+        assert_eq!(MigrationActivities::record_failures.name(), RecordRunFailures.name());
+        assert_eq!(MigrationActivities::finish_course_run.name(), FinishRun.name());
     }
 }

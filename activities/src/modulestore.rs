@@ -146,6 +146,24 @@ impl Modulestore {
         Ok(blocks)
     }
 
+    /// Whether the modulestore has the course, in the layout its key says.
+    pub async fn course_exists(&self, course: &CourseKey) -> mongodb::error::Result<bool> {
+        let found = if course.old_style {
+            self.database
+                .collection::<Document>(OLD_MONGO)
+                .find_one(doc! { "_id.tag": "i4x", "_id.org": &course.org, "_id.course": &course.course, "_id.category": "course", "_id.name": &course.run })
+                .projection(doc! { "_id": 1 })
+                .await?
+        } else {
+            self.database
+                .collection::<Document>(ACTIVE_VERSIONS)
+                .find_one(doc! { "org": &course.org, "course": &course.course, "run": &course.run })
+                .projection(doc! { "_id": 1 })
+                .await?
+        };
+        Ok(found.is_some())
+    }
+
     /// The head structure of a split course's branch, if the course and branch exist.
     pub async fn split_head(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Option<Bson>> {
         let index = self

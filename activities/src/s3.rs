@@ -6,7 +6,12 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
+use sha2::{Digest, Sha256};
+
 use crate::settings::S3Settings;
+
+/// The user metadata key under which the migration records an object's SHA-256.
+pub const SHA256_METADATA: &str = "sha256";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -69,13 +74,16 @@ impl TranscriptBucket {
     }
 
     /// Writes the object only if the key is free, so nothing that exists is ever overwritten.
+    /// The object carries the SHA-256 of its bytes (`x-amz-meta-sha256`) for validation.
     pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
+        let sha256 = hex::encode(Sha256::digest(&body));
         let sent = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type("application/json")
+            .metadata(SHA256_METADATA, sha256)
             .if_none_match("*")
             .body(ByteStream::from(body))
             .send()
@@ -90,8 +98,15 @@ impl TranscriptBucket {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, S3Error> {
+        Ok(self.get_with_sha256(key).await?.map(|(bytes, _)| bytes))
+    }
+
+    /// The object's bytes and the SHA-256 recorded when the migration wrote it (none for objects
+    /// others wrote).
+    pub async fn get_with_sha256(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, S3Error> {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => {
+                let recorded = object.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned();
                 let bytes = object.body.collect().await.map_err(|e| S3Error {
                     operation: "GET",
                     bucket: self.bucket.clone(),
@@ -99,7 +114,7 @@ impl TranscriptBucket {
                     detail: e.to_string(),
                     status: None,
                 })?;
-                Ok(Some(bytes.to_vec()))
+                Ok(Some((bytes.to_vec(), recorded)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) => Err(self.error("GET", key, e)),

@@ -35,7 +35,7 @@ pub async fn write(dataset: &Dataset, targets: &Targets<'_>) -> anyhow::Result<(
         if course.key.old_style {
             write_old_mongo_course(targets.modulestore, course).await
         } else {
-            write_split_course(targets.modulestore, course, &mut rng).await
+            write_split_course(targets, course, &mut rng).await
         }
         .with_context(|| format!("writing the blocks of {}", course.key))?;
         write_assets(targets.contentstore, course).await.with_context(|| format!("writing the assets of {}", course.key))?;
@@ -78,7 +78,8 @@ fn seeded_date(rng: &mut Rng) -> DateTime {
     DateTime::from_millis(1_514_764_800_000 + rng.range(0, 365 * 86_400_000) as i64)
 }
 
-async fn write_split_course(db: &Database, course: &Course, rng: &mut Rng) -> anyhow::Result<()> {
+async fn write_split_course(targets: &Targets<'_>, course: &Course, rng: &mut Rng) -> anyhow::Result<()> {
+    let db = targets.modulestore;
     let structures = db.collection::<Document>(activities::modulestore::STRUCTURES);
     let definitions = db.collection::<Document>("modulestore.definitions");
     let edited_on = seeded_date(rng);
@@ -127,22 +128,52 @@ async fn write_split_course(db: &Database, course: &Course, rng: &mut Rng) -> an
     let key = &course.key;
     let index = doc! {
         "org": &key.org, "course": &key.course, "run": &key.run,
-        "edited_by": EDITOR, "edited_on": edited_on, "versions": versions,
+        "edited_by": EDITOR, "edited_on": edited_on, "versions": versions.clone(),
         "schema_version": 1, "search_targets": { "wiki_slug": format!("{}.{}.{}", key.org, key.course, key.run) },
         "last_update": edited_on,
     };
     let filter = doc! { "org": &key.org, "course": &key.course, "run": &key.run };
     let active_versions = db.collection::<Document>(activities::modulestore::ACTIVE_VERSIONS);
-    match active_versions.find_one(filter.clone()).await? {
+    let index_id = match active_versions.find_one(filter.clone()).await? {
         Some(existing) => {
-            active_versions.replace_one(doc! { "_id": existing.get("_id").cloned().unwrap_or(Bson::Null) }, index).await?;
+            let id = existing.get_object_id("_id")?;
+            active_versions.replace_one(doc! { "_id": id }, index).await?;
+            id
         }
         None => {
+            let id = object_id(rng);
             let mut index = index;
-            index.insert("_id", object_id(rng));
+            index.insert("_id", id);
             active_versions.insert_one(index).await?;
+            id
         }
-    }
+    };
+    write_sql_course_index(targets.edxval, key, index_id, &versions, edited_on).await
+}
+
+/// The SQL copy of the course index that edx-platform has kept since 2022
+/// (`split_modulestore_django`), which is what it reads branch heads from.
+async fn write_sql_course_index(sql: &AnyPool, key: &CourseKey, index_id: ObjectId, versions: &Document, edited_on: DateTime) -> anyhow::Result<()> {
+    let version = |branch: Branch| versions.get_object_id(branch.split_version_key()).map(|v| v.to_hex()).unwrap_or_default();
+    let when = edxval::format_datetime(edited_on.timestamp_millis());
+    let course_id = key.to_string();
+    sqlx::query("DELETE FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id = ?").bind(&course_id).execute(sql).await?;
+    sqlx::query(
+        "INSERT INTO split_modulestore_django_splitmodulestorecourseindex \
+         (objectid, course_id, org, draft_version, published_version, library_version, wiki_slug, base_store, edited_by_id, edited_on, last_update) \
+         VALUES (?, ?, ?, ?, ?, '', ?, 'mongodb', ?, ?, ?)",
+    )
+    .bind(index_id.to_hex())
+    .bind(&course_id)
+    .bind(&key.org)
+    .bind(version(Branch::Draft))
+    .bind(version(Branch::Published))
+    .bind(format!("{}.{}.{}", key.org, key.course, key.run))
+    .bind(EDITOR)
+    .bind(&when)
+    .bind(&when)
+    .execute(sql)
+    .await?;
     Ok(())
 }
 

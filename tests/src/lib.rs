@@ -106,11 +106,5 @@ pub async fn course_units(
     modulestore: &activities::modulestore::Modulestore,
     course: &workflows::CourseKey,
 ) -> Vec<workflows::video::VideoUnit> {
-    let mut blocks = Vec::new();
-    for branch in workflows::Branch::ALL {
-        for block in modulestore.video_blocks(course, branch).await.unwrap() {
-            blocks.push((block.usage_key, workflows::video::VideoCopy { branch, fields: block.fields }));
-        }
-    }
-    workflows::video::units(blocks)
+    activities::discover::course_units(modulestore, course).await.unwrap()
 }

@@ -68,8 +68,13 @@ impl FaultyActivities {
             Fault::InsideCommit => {
                 // The transaction does its writes, then fails before it commits.
                 let mut tx = self.edxval.begin().await.unwrap();
-                let video = activities::edxval::NewVideo { edx_video_id: &r.external_edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
-                let id = activities::edxval::create_video(&mut tx, &video).await.unwrap();
+                let id = match activities::edxval::video(&mut tx, &r.edx_video_id).await.unwrap() {
+                    Some(video) => video.id,
+                    None => {
+                        let video = activities::edxval::NewVideo { edx_video_id: &r.edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
+                        activities::edxval::create_video(&mut tx, &video).await.unwrap()
+                    }
+                };
                 activities::edxval::link_course_video(&mut tx, &r.course_key, id).await.unwrap();
                 for (language, key) in &r.transcripts {
                     let row = activities::edxval::VideoTranscript::custom_sjson(language, key);
@@ -157,6 +162,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
 
         let queue = format!("test-{}", unique_tag("rq"));
         let real = MigrationActivities {
+            modulestore: modulestore.clone(),
             contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
             edxval: edxval.clone(),
             bucket: bucket.clone(),

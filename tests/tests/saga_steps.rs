@@ -12,7 +12,7 @@ use activities::upload::{upload_transcript, UploadError, Uploaded};
 use integration_tests::{course_units, clean_up, edxval_read, seed_isolated};
 use seed::Plan;
 use sha2::{Digest, Sha256};
-use workflows::ids::{external_edx_video_id, transcript_key};
+use workflows::ids::transcript_key;
 use workflows::video::VideoUnit;
 use workflows::CourseKey;
 
@@ -46,7 +46,6 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let request = CommitRequest {
         course_key: demo.course_key.clone(),
         edx_video_id: plan.edx_video_id.clone(),
-        external_edx_video_id: external_edx_video_id(&run_id, &usage_key),
         transcripts: keys.clone(),
     };
     let first = commit_video(&edxval, &request).await.unwrap();
@@ -89,7 +88,6 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let request = CommitRequest {
         course_key: demo.course_key.clone(),
         edx_video_id: plan.edx_video_id.clone(),
-        external_edx_video_id: external_edx_video_id(&run_id, &known_key),
         transcripts: BTreeMap::from([("de".to_string(), ours.clone())]),
     };
     let outcome = commit_video(&edxval, &request).await.unwrap();

@@ -3,6 +3,7 @@
 
 use activities::contentstore::Contentstore;
 use activities::migration::MigrationActivities;
+use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
 use activities::settings::StoreSettings;
 use anyhow::Context;
@@ -10,6 +11,7 @@ use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use workflows::migrate_course::MigrateCourse;
 use workflows::migrate_video::MigrateVideo;
 
 use crate::config::{Config, TemporalSettings};
@@ -23,6 +25,7 @@ pub async fn connect_client(temporal: &TemporalSettings) -> anyhow::Result<Clien
 
 pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<MigrationActivities> {
     Ok(MigrationActivities {
+        modulestore: Modulestore::connect(&stores.modulestore).await.context("connecting to the modulestore")?,
         contentstore: Contentstore::connect(&stores.contentstore).await.context("connecting to the contentstore")?,
         edxval: activities::edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
         bucket: TranscriptBucket::connect(&stores.s3).await,
@@ -38,6 +41,7 @@ pub fn worker_options(task_queue: &str, activities: MigrationActivities, max_act
         .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
         .build();
     Ok(WorkerOptions::new(task_queue.to_string())
+        .register_workflow::<MigrateCourse>()?
         .register_workflow::<MigrateVideo>()?
         .register_activities(activities)
         .tuner(tuner)

@@ -1,11 +1,13 @@
-//! Ids the workflow fixes, derived from its own run id so that they are the same on every
-//! retry of an activity and every replay of the workflow, and new for every run.
+//! Ids the migration fixes. A transcript's storage key derives from the run id, so it is the
+//! same on every retry of an activity and every replay of the workflow, and new for every run.
+//! An external video's id derives from the usage key alone, so every run of a video finds the
+//! external video an earlier run created, even one whose write-back into the block failed.
 
 use sha2::{Digest, Sha256};
 
-/// 128 bits from the run id and a purpose, shaped as a version-4 UUID.
-fn uuid_bytes(run_id: &str, purpose: &str) -> [u8; 16] {
-    let digest = Sha256::digest(format!("{run_id}\n{purpose}").as_bytes());
+/// 128 bits from a scope (a run id, or nothing) and a purpose, shaped as a version-4 UUID.
+fn uuid_bytes(scope: &str, purpose: &str) -> [u8; 16] {
+    let digest = Sha256::digest(format!("{scope}\n{purpose}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
@@ -22,9 +24,10 @@ pub fn transcript_key(run_id: &str, usage_key: &str, language: &str) -> String {
     format!("video-transcripts/{}.sjson", hex(&uuid_bytes(run_id, &format!("transcript {usage_key} {language}"))))
 }
 
-/// An external video's `edx_video_id`, hyphenated like edx-val's `str(uuid4())`.
-pub fn external_edx_video_id(run_id: &str, usage_key: &str) -> String {
-    let h = hex(&uuid_bytes(run_id, &format!("external video {usage_key}")));
+/// The `edx_video_id` of the external video a block without one gets, hyphenated like edx-val's
+/// `str(uuid4())`.
+pub fn external_edx_video_id(usage_key: &str) -> String {
+    let h = hex(&uuid_bytes("transcript-migrator", &format!("external video {usage_key}")));
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
@@ -45,10 +48,11 @@ mod tests {
 
     #[test]
     fn external_ids_look_like_edxval_ones() {
-        let id = external_edx_video_id("run-1", "i4x://edX/DemoX/video/v");
+        let id = external_edx_video_id("i4x://edX/DemoX/video/v");
         let parts: Vec<usize> = id.split('-').map(str::len).collect();
         assert_eq!(parts, [8, 4, 4, 4, 12]);
         assert!(crate::plan::is_valid_edx_video_id(&id));
-        assert_ne!(id, external_edx_video_id("run-1", "i4x://edX/DemoX/video/w"));
+        assert_eq!(id, external_edx_video_id("i4x://edX/DemoX/video/v"), "the same for every run");
+        assert_ne!(id, external_edx_video_id("i4x://edX/DemoX/video/w"));
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod ids;
 pub mod keys;
+pub mod migrate_course;
 pub mod migrate_video;
 pub mod plan;
 pub mod steps;

@@ -1,6 +1,8 @@
 //! `MigrateVideo`: the atomic unit. One video's transaction: diff, upload each missing
 //! language, commit them to edx-val in one SQL transaction; on any failure after the first
 //! upload, compensate-delete what this transaction wrote, so S3 is as it was before it.
+//! Once edx-val holds the transcripts, the video's `edx_video_id` is written into the copies
+//! of the block that have none.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +15,10 @@ use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ApplicationFailure
 
 use crate::ids;
 use crate::plan::VideoPlan;
-use crate::steps::{Commit, CommitOutcome, CommitRequest, Compensate, CompensateRequest, Diff, Upload, UploadRequest};
+use crate::steps::{
+    Commit, CommitOutcome, CommitRequest, Compensate, CompensateRequest, Diff, Upload, UploadRequest, WriteBack, WriteBackOutcome,
+    WriteBackRequest,
+};
 use crate::video::VideoUnit;
 
 /// How activities are retried: the seeds' policy is 2 s between attempts, 3 attempts at most.
@@ -56,6 +61,9 @@ pub struct VideoResult {
     pub commit: Option<CommitOutcome>,
     /// Objects deleted again: ours for languages a user recorded meanwhile.
     pub compensated: Vec<String>,
+    /// Where the video's `edx_video_id` was written into the block.
+    #[serde(default)]
+    pub write_back: Option<WriteBackOutcome>,
 }
 
 /// What the transaction is doing, for `temporal workflow query --type stage`.
@@ -115,12 +123,24 @@ impl MigrateVideo {
             let reasons: Vec<&str> = plan.failures.iter().map(|f| f.message.as_str()).collect();
             return Err(video_failed(reasons.join("\n")));
         }
-        let result = |outcome, plan, commit, compensated| VideoResult { usage_key: usage_key.clone(), outcome, plan, commit, compensated };
+        let result = |outcome, plan, commit, compensated| VideoResult {
+            usage_key: usage_key.clone(),
+            outcome,
+            plan,
+            commit,
+            compensated,
+            write_back: None,
+        };
         if input.dry_run {
             return Ok(result(VideoOutcome::Planned, plan, None, vec![]));
         }
         if plan.migrate.is_empty() {
-            return Ok(result(VideoOutcome::NothingToMigrate, plan, None, vec![]));
+            // An earlier run may have recorded the transcripts and failed to write the id back.
+            let write_back = match plan.already_in_edxval.is_empty() {
+                true => None,
+                false => Self::write_back(ctx, &input, &plan, options.clone()).await?,
+            };
+            return Ok(VideoResult { write_back, ..result(VideoOutcome::NothingToMigrate, plan, None, vec![]) });
         }
 
         let run_id = ctx.run_id().to_string();
@@ -156,7 +176,6 @@ impl MigrateVideo {
         let request = CommitRequest {
             course_key: input.unit.usage_key.course.to_string(),
             edx_video_id: plan.edx_video_id.clone(),
-            external_edx_video_id: ids::external_edx_video_id(&run_id, &usage_key),
             transcripts: uploaded.clone(),
         };
         let commit = match ctx.execute_activity(Commit, request, options.clone()).await {
@@ -176,8 +195,9 @@ impl MigrateVideo {
                 .await
                 .map_err(|e| video_failed(format!("video {usage_key}: removing unused objects failed: {}", describe(&e))))?;
         }
+        let write_back = Self::write_back(ctx, &input, &plan, options.clone()).await?;
         set_step(ctx, "done");
-        Ok(result(VideoOutcome::Migrated, plan, Some(commit), compensated))
+        Ok(VideoResult { write_back, ..result(VideoOutcome::Migrated, plan, Some(commit), compensated) })
     }
 
     #[query]
@@ -187,6 +207,34 @@ impl MigrateVideo {
 }
 
 impl MigrateVideo {
+    /// Writes the video's id into the copies of the block that have none. edx-val keeps the
+    /// transcripts if this fails: the video fails, and its next run writes the id again.
+    async fn write_back(
+        ctx: &mut WorkflowContext<Self>,
+        input: &MigrateVideoInput,
+        plan: &VideoPlan,
+        options: ActivityOptions,
+    ) -> WorkflowResult<Option<WriteBackOutcome>> {
+        if plan.write_back.is_empty() {
+            return Ok(None);
+        }
+        ctx.state_mut(|s| s.stage.step = "write back".into());
+        let request = WriteBackRequest {
+            usage_key: input.unit.usage_key.clone(),
+            edx_video_id: plan.edx_video_id.clone(),
+            branches: plan.write_back.clone(),
+        };
+        let outcome = ctx.execute_activity(WriteBack, request, options).await.map_err(|e| {
+            video_failed(format!(
+                "video {}: edx-val holds its transcripts under {}, but writing that edx_video_id into the block failed: {}",
+                input.unit.usage_key,
+                plan.edx_video_id,
+                describe(&e)
+            ))
+        })?;
+        Ok(Some(outcome))
+    }
+
     /// Deletes what the transaction wrote and edx-val does not reference; says what happened.
     async fn compensate(ctx: &mut WorkflowContext<Self>, keys: Vec<String>, options: ActivityOptions) -> String {
         ctx.state_mut(|s| s.stage.step = "compensate".into());

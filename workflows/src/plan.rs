@@ -57,8 +57,14 @@ pub struct BranchCopy {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct VideoPlan {
-    /// The `edx_video_id` the branches agree on; empty when the block has none.
+    /// The edx-val video the transcripts go to: the `edx_video_id` the branches agree on, or,
+    /// when the block has none, the external video derived from its usage key. edx-val gets
+    /// an external video under this id if it does not know it yet.
     pub edx_video_id: String,
+    /// Branches whose copy of the block has no `edx_video_id`: `edx_video_id` is written into
+    /// them once edx-val holds the video's transcripts.
+    #[serde(default)]
+    pub write_back: BTreeSet<Branch>,
     /// Languages to upload and record, each from the branch that wins.
     pub migrate: BTreeMap<String, TranscriptRef>,
     /// Languages edx-val already has for the video: never touched.
@@ -85,14 +91,24 @@ pub fn agreed_edx_video_id<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result
     }
 }
 
+/// The edx-val video of a block whose copies name `ids`: the one they agree on, else the
+/// external video derived from the usage key; an error when the copies disagree.
+pub fn target_edx_video_id<'a>(usage_key: &str, ids: impl IntoIterator<Item = &'a str>) -> Result<String, String> {
+    let agreed = agreed_edx_video_id(ids)?;
+    Ok(if agreed.is_empty() { crate::ids::external_edx_video_id(usage_key) } else { agreed })
+}
+
 /// Merges the branches as the migration must: a language comes from the published copy where
 /// it has one, else from the draft; languages edx-val already has are left alone; any failure
 /// among the languages to migrate fails the whole video.
 pub fn plan_video(video: &str, copies: &[BranchCopy], in_edxval: &BTreeSet<String>) -> VideoPlan {
     let mut plan = VideoPlan::default();
     let fail = |kind: &str, message: String| Failure { kind: kind.into(), language: None, file: None, message };
-    match agreed_edx_video_id(copies.iter().map(|c| c.edx_video_id.as_str())) {
-        Ok(id) if is_valid_edx_video_id(&id) => plan.edx_video_id = id,
+    match target_edx_video_id(video, copies.iter().map(|c| c.edx_video_id.as_str())) {
+        Ok(id) if is_valid_edx_video_id(&id) => {
+            plan.edx_video_id = id;
+            plan.write_back = copies.iter().filter(|c| c.edx_video_id.is_empty()).map(|c| c.branch).collect();
+        }
         Ok(id) => plan.failures.push(fail("invalid_edx_video_id", format!("video {video}: edx_video_id {id:?} is not a valid edx-val id"))),
         Err(disagreement) => plan.failures.push(fail("edx_video_id_disagreement", format!("video {video}: {disagreement}"))),
     }
@@ -208,7 +224,18 @@ mod tests {
         let disagree = [copy(Branch::Published, "a", vec![]), copy(Branch::Draft, "b", vec![])];
         assert_eq!(plan_video("v", &disagree, &BTreeSet::new()).failures[0].kind, "edx_video_id_disagreement");
         let one_set = [copy(Branch::Published, "", vec![]), copy(Branch::Draft, "b", vec![])];
-        assert_eq!(plan_video("v", &one_set, &BTreeSet::new()).edx_video_id, "b");
+        let plan = plan_video("v", &one_set, &BTreeSet::new());
+        assert_eq!((plan.edx_video_id.as_str(), plan.write_back.iter().collect::<Vec<_>>()), ("b", vec![&Branch::Published]));
+    }
+
+    #[test]
+    fn a_block_without_edx_video_id_gets_the_external_video_of_its_usage_key() {
+        let none = [copy(Branch::Published, "", vec![]), copy(Branch::Draft, "", vec![])];
+        let plan = plan_video("block-v1:a+b+c+type@video+block@v", &none, &BTreeSet::new());
+        assert_eq!(plan.edx_video_id, crate::ids::external_edx_video_id("block-v1:a+b+c+type@video+block@v"));
+        assert_eq!(plan.write_back, BTreeSet::from([Branch::Draft, Branch::Published]));
+        let set = [copy(Branch::Published, "abc", vec![])];
+        assert!(plan_video("v", &set, &BTreeSet::new()).write_back.is_empty());
     }
 
     #[test]

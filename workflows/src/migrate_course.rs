@@ -1,0 +1,428 @@
+//! `MigrateCourse`: one course run. It pages through the course's videos, runs one
+//! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, and continues
+//! as new after each page so that its history stays small whatever the course's size. After the
+//! last page it validates every video against edx-val and S3, and switches the course's
+//! `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
+//! Every real run is recorded in the course log; a dry run writes nothing anywhere.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use temporalio_common::error::IncomingError;
+use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
+use temporalio_common::RetryPolicy;
+use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions,
+    ParentClosePolicy, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
+};
+
+use crate::migrate_video::{describe, MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
+use crate::steps::{
+    BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures,
+    RecordRunFailures, Validate, VideoFailure,
+};
+use crate::video::VideoUnit;
+use crate::{CourseKey, UsageKey};
+
+/// Search attributes the workflows set, so that runs can be found in the UI and with
+/// `temporal workflow list --query "CourseKey='…'"`.
+pub const COURSE_KEY: SearchAttributeKey<String> = SearchAttributeKey::keyword("CourseKey");
+pub const DRY_RUN: SearchAttributeKey<bool> = SearchAttributeKey::bool("DryRun");
+
+/// How many failures the workflow's result lists; the course log has all of them.
+pub const FAILURES_SHOWN: usize = 50;
+/// How many videos a dry run's result lists with their plan; each child's result has its own.
+pub const PLANS_SHOWN: usize = 50;
+
+/// The workflow id of a course's migration. Starting the same id twice while it runs is refused
+/// by Temporal, so one course is never migrated twice at once.
+pub fn course_workflow_id(course_key: &CourseKey, dry_run: bool) -> String {
+    match dry_run {
+        false => format!("migrate-transcripts:{course_key}"),
+        true => format!("dry-run-transcripts:{course_key}"),
+    }
+}
+
+fn video_workflow_id(usage_key: &UsageKey, dry_run: bool) -> String {
+    match dry_run {
+        false => format!("migrate-transcripts:{usage_key}"),
+        true => format!("dry-run-transcripts:{usage_key}"),
+    }
+}
+
+fn default_in_flight() -> u32 {
+    8
+}
+
+fn default_page_size() -> u32 {
+    200
+}
+
+/// The input, as given to `temporal workflow start --input '{…}'`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrateCourseInput {
+    pub course_key: String,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default = "default_in_flight")]
+    pub max_videos_in_flight: u32,
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// Set by the workflow itself when it continues as new; never given by a caller.
+    #[serde(default)]
+    pub carried: Option<Carried>,
+}
+
+impl MigrateCourseInput {
+    pub fn new(course_key: &CourseKey, dry_run: bool) -> Self {
+        Self {
+            course_key: course_key.to_string(),
+            dry_run,
+            max_videos_in_flight: default_in_flight(),
+            page_size: default_page_size(),
+            retry: RetrySettings::default(),
+            carried: None,
+        }
+    }
+}
+
+/// What a run has done so far, handed from one page's run to the next.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Carried {
+    pub first_run_id: String,
+    /// The run's number in the course log (0 for dry runs, which are not logged).
+    pub run_number: u32,
+    pub after: Option<UsageKey>,
+    pub counts: CourseCounts,
+    pub failures: Vec<VideoFailure>,
+    pub plans: Vec<PlannedVideo>,
+}
+
+/// A dry run's finding for one video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedVideo {
+    pub usage_key: String,
+    pub edx_video_id: String,
+    pub languages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CourseResult {
+    pub course_key: String,
+    pub dry_run: bool,
+    pub run_number: u32,
+    pub counts: CourseCounts,
+    pub flag: FlagOutcome,
+    /// The first failures (migration, then validation); `more_failures` says how many are not
+    /// listed here. The course log (`transcript_migrator_video_failure`) has them all.
+    pub failures: Vec<VideoFailure>,
+    pub more_failures: u32,
+    /// Dry runs: the first videos that would be migrated, with their languages.
+    pub plans: Vec<PlannedVideo>,
+    pub more_plans: u32,
+}
+
+/// Progress, for `temporal workflow query --name progress`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub stage: String,
+    pub counts: CourseCounts,
+    pub in_flight: Vec<String>,
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct MigrateCourse {
+    progress: Progress,
+}
+
+fn bad_input(message: String) -> WorkflowTermination {
+    ApplicationFailure::builder(message).type_name("BadInput".to_string()).non_retryable(true).build().into()
+}
+
+fn course_failed(message: String) -> WorkflowTermination {
+    ApplicationFailure::builder(message).type_name("CourseFailed".to_string()).non_retryable(true).build().into()
+}
+
+/// The message of the innermost application failure of a child: the video's own reason.
+fn child_failure(error: &ChildWorkflowExecutionError) -> String {
+    let mut found = None;
+    let mut cause = error.cause();
+    while let Some(incoming) = cause {
+        if let IncomingError::Application(app) = incoming {
+            found = Some(app.to_string());
+            break;
+        }
+        cause = incoming.cause();
+    }
+    found.unwrap_or_else(|| error.to_string())
+}
+
+/// Adds one video's result to the run's counts (and its plan, on dry runs).
+fn tally(carried: &mut Carried, result: &Result<VideoResult, VideoFailure>) {
+    let counts = &mut carried.counts;
+    counts.videos += 1;
+    match result {
+        Err(failure) => {
+            counts.failed += 1;
+            carried.failures.push(failure.clone());
+        }
+        Ok(video) => {
+            counts.transcripts_already_in_edxval += video.plan.already_in_edxval.len() as u32;
+            counts.conflicts += video.plan.conflicts.len() as u32;
+            match video.outcome {
+                VideoOutcome::Migrated => {
+                    counts.migrated += 1;
+                    counts.transcripts_migrated += video.commit.as_ref().map_or(0, |c| c.recorded.len() as u32);
+                }
+                VideoOutcome::NothingToMigrate => counts.nothing_to_migrate += 1,
+                VideoOutcome::Planned if video.plan.migrate.is_empty() => counts.nothing_to_migrate += 1,
+                VideoOutcome::Planned => {
+                    counts.planned += 1;
+                    counts.transcripts_migrated += video.plan.migrate.len() as u32;
+                    carried.plans.push(PlannedVideo {
+                        usage_key: video.usage_key.clone(),
+                        edx_video_id: video.plan.edx_video_id.clone(),
+                        languages: video.plan.migrate.keys().cloned().collect(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[workflow_methods]
+impl MigrateCourse {
+    /// Takes its input as JSON and parses it itself, so that a mistyped `--input` fails the
+    /// workflow with a readable message instead of retrying its first task forever.
+    #[run(name = "MigrateCourse")]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<CourseResult> {
+        let input: MigrateCourseInput =
+            serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid MigrateCourse input: {e}")))?;
+        let course: CourseKey = input
+            .course_key
+            .parse()
+            .map_err(|e| bad_input(format!("invalid MigrateCourse input: course_key {:?}: {e}", input.course_key)))?;
+        let expected_id = course_workflow_id(&course, input.dry_run);
+        if ctx.workflow_id() != expected_id {
+            return Err(bad_input(format!(
+                "course {course}: start this migration with --workflow-id {expected_id:?}, so that the course cannot run twice at once"
+            )));
+        }
+        let activity = Self::activity_options(&input.retry);
+        let mut carried = match input.carried.clone() {
+            Some(carried) => carried,
+            None => {
+                ctx.upsert_search_attributes([COURSE_KEY.value_set(course.to_string()), DRY_RUN.value_set(input.dry_run)]);
+                let first_run_id = ctx.run_id().to_string();
+                let run_number = match input.dry_run {
+                    true => 0,
+                    false => {
+                        let begin = BeginCourseRun { course_key: course.clone(), workflow_id: expected_id, first_run_id: first_run_id.clone() };
+                        ctx.execute_activity(BeginRun, begin, activity.clone())
+                            .await
+                            .map_err(|e| course_failed(format!("course {course}: opening the course log failed: {}", describe(&e))))?
+                    }
+                };
+                Carried { first_run_id, run_number, ..Carried::default() }
+            }
+        };
+        ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
+
+        Self::set_stage(ctx, "discover");
+        let page = PageRequest { course_key: course.clone(), after: carried.after.clone(), page_size: input.page_size.max(1) };
+        let discovered = ctx
+            .execute_activity(Discover, page, activity.clone())
+            .await
+            .map_err(|e| course_failed(format!("course {course}: reading its videos failed: {}", describe(&e))))?;
+        if !discovered.course_exists {
+            return Err(course_failed(format!("course {course}: the modulestore has no such course")));
+        }
+
+        Self::set_stage(ctx, "migrate");
+        let results = Self::migrate_videos(ctx, &input, discovered.units).await;
+        let failures_before = carried.failures.len();
+        for result in &results {
+            tally(&mut carried, result);
+        }
+        ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
+        if !input.dry_run && carried.failures.len() > failures_before {
+            let record = RecordFailures {
+                course_key: course.clone(),
+                run_number: carried.run_number,
+                failures: carried.failures[failures_before..].to_vec(),
+            };
+            ctx.execute_activity(RecordRunFailures, record, activity.clone())
+                .await
+                .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))?;
+        }
+        // Only the first failures and plans travel on; the counts keep the totals.
+        carried.failures.truncate(FAILURES_SHOWN);
+        carried.plans.truncate(PLANS_SHOWN);
+
+        if let Some(next) = discovered.next {
+            carried.after = Some(next);
+            let next_input = MigrateCourseInput { carried: Some(carried), ..input };
+            let raw = serde_json::to_value(&next_input).map_err(|e| course_failed(format!("course {course}: {e}")))?;
+            return match ctx.continue_as_new(raw, ContinueAsNewOptions::default()) {
+                Err(continued) => Err(continued),
+                Ok(never) => match never {},
+            };
+        }
+        let flag = match input.dry_run {
+            true => FlagOutcome::default(),
+            false => Self::validate_and_finish(ctx, &course, &activity, &mut carried, input.page_size.max(1)).await?,
+        };
+        Self::set_stage(ctx, "done");
+        let failures_total = carried.counts.failed + carried.counts.validation_failures;
+        let plans_total = if input.dry_run { carried.counts.planned } else { 0 };
+        Ok(CourseResult {
+            course_key: course.to_string(),
+            dry_run: input.dry_run,
+            run_number: carried.run_number,
+            more_failures: failures_total.saturating_sub(carried.failures.len() as u32),
+            more_plans: plans_total.saturating_sub(carried.plans.len() as u32),
+            counts: carried.counts,
+            flag,
+            failures: carried.failures,
+            plans: carried.plans,
+        })
+    }
+
+    #[query]
+    pub fn progress(&self, _ctx: &WorkflowContextView) -> Progress {
+        self.progress.clone()
+    }
+}
+
+impl MigrateCourse {
+    fn activity_options(retry: &RetrySettings) -> ActivityOptions {
+        ActivityOptions::with_start_to_close_timeout(Duration::from_secs(600))
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_millis(retry.initial_interval_ms))
+                    .backoff_coefficient(2.0)
+                    .maximum_attempts(retry.maximum_attempts)
+                    .build(),
+            )
+            .build()
+    }
+
+    fn set_stage(ctx: &mut WorkflowContext<Self>, stage: &str) {
+        ctx.state_mut(|s| s.progress.stage = stage.into());
+    }
+
+    /// One child per video, in `max_videos_in_flight` lanes; results in the units' order.
+    async fn migrate_videos(
+        ctx: &mut WorkflowContext<Self>,
+        input: &MigrateCourseInput,
+        units: Vec<VideoUnit>,
+    ) -> Vec<Result<VideoResult, VideoFailure>> {
+        let count = units.len();
+        let queue = Rc::new(RefCell::new(units.into_iter().enumerate()));
+        let results: Rc<RefCell<Vec<Option<Result<VideoResult, VideoFailure>>>>> = Rc::new(RefCell::new(vec![None; count]));
+        let lanes = (0..(input.max_videos_in_flight.max(1) as usize).min(count)).map(|_| {
+            let (ctx, queue, results) = (ctx.clone(), queue.clone(), results.clone());
+            async move {
+                loop {
+                    let next = queue.borrow_mut().next();
+                    let Some((index, unit)) = next else { break };
+                    let result = Self::migrate_video(&ctx, input, unit).await;
+                    results.borrow_mut()[index] = Some(result);
+                }
+            }
+        });
+        join_all(lanes.collect::<Vec<_>>()).await;
+        let results = results.take();
+        results.into_iter().flatten().collect()
+    }
+
+    async fn migrate_video(ctx: &WorkflowContext<Self>, input: &MigrateCourseInput, unit: VideoUnit) -> Result<VideoResult, VideoFailure> {
+        let usage_key = unit.usage_key.clone();
+        let failure = |message: String| VideoFailure { usage_key: usage_key.to_string(), message };
+        let options = ChildWorkflowOptions::builder()
+            .workflow_id(video_workflow_id(&usage_key, input.dry_run))
+            // A video's transaction finishes (or rolls back) even if its course run is stopped.
+            .parent_close_policy(ParentClosePolicy::Abandon)
+            .static_summary(usage_key.to_string())
+            .search_attributes(SearchAttributes::new([
+                COURSE_KEY.value_set(usage_key.course.to_string()),
+                DRY_RUN.value_set(input.dry_run),
+            ]))
+            .build();
+        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
+        ctx.state_mut(|s| s.progress.in_flight.push(usage_key.to_string()));
+        let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
+            Err(error) => Err(failure(format!("video {usage_key}: its migration could not start: {error}"))),
+            Ok(started) => started.result().await.map_err(|error| failure(child_failure(&error))),
+        };
+        ctx.state_mut(|s| s.progress.in_flight.retain(|k| k != &usage_key.to_string()));
+        result
+    }
+
+    /// Validates every video, records the run's end in the course log and, when nothing
+    /// failed, switches the course's flag on.
+    async fn validate_and_finish(
+        ctx: &mut WorkflowContext<Self>,
+        course: &CourseKey,
+        activity: &ActivityOptions,
+        carried: &mut Carried,
+        page_size: u32,
+    ) -> WorkflowResult<FlagOutcome> {
+        Self::set_stage(ctx, "validate");
+        let mut after = None;
+        loop {
+            let page = PageRequest { course_key: course.clone(), after, page_size };
+            let validated = ctx
+                .execute_activity(Validate, page, activity.clone())
+                .await
+                .map_err(|e| course_failed(format!("course {course}: validation failed to run: {}", describe(&e))))?;
+            carried.counts.validated_videos += validated.videos;
+            carried.counts.validated_transcripts += validated.transcripts;
+            carried.counts.validation_failures += validated.failures.len() as u32;
+            if !validated.failures.is_empty() {
+                let record = RecordFailures { course_key: course.clone(), run_number: carried.run_number, failures: validated.failures.clone() };
+                ctx.execute_activity(RecordRunFailures, record, activity.clone())
+                    .await
+                    .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))?;
+                let room = FAILURES_SHOWN.saturating_sub(carried.failures.len());
+                carried.failures.extend(validated.failures.into_iter().take(room));
+            }
+            ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
+            after = validated.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        Self::set_stage(ctx, "finish");
+        let passed = carried.counts.failed == 0 && carried.counts.validation_failures == 0;
+        let finish = FinishCourseRun { course_key: course.clone(), run_number: carried.run_number, counts: carried.counts.clone(), passed };
+        ctx.execute_activity(FinishRun, finish, activity.clone())
+            .await
+            .map_err(|e| course_failed(format!("course {course}: closing the course log failed: {}", describe(&e))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_derive_from_the_course_key() {
+        let course: CourseKey = "course-v1:edX+DemoX+2018".parse().unwrap();
+        assert_eq!(course_workflow_id(&course, false), "migrate-transcripts:course-v1:edX+DemoX+2018");
+        assert_ne!(course_workflow_id(&course, true), course_workflow_id(&course, false));
+    }
+
+    #[test]
+    fn the_cli_input_needs_only_the_course_key() {
+        let input: MigrateCourseInput = serde_json::from_str(r#"{"course_key":"edX/DemoX/2013"}"#).unwrap();
+        assert_eq!((input.dry_run, input.max_videos_in_flight, input.page_size, input.carried), (false, 8, 200, None));
+        assert_eq!(input.retry, RetrySettings::default());
+    }
+}
