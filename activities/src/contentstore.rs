@@ -1,10 +1,10 @@
 //! The contentstore: GridFS bucket `fs` of the contentstore database, where Studio keeps course
 //! assets, transcripts among them (edx-platform `xmodule/contentstore/mongo.py`).
 
-use bson::{doc, Bson, Document};
+use bson::{Bson, Document, doc};
 use futures::AsyncReadExt;
-use mongodb::gridfs::GridFsBucket;
 use mongodb::Database;
+use mongodb::gridfs::GridFsBucket;
 use workflows::CourseKey;
 
 use crate::settings::MongoSettings;
@@ -20,7 +20,7 @@ pub fn asset_name(filename: &str) -> String {
 /// `is_alphanumeric`, combining marks are not word characters, so `é` written as `e` + U+0301
 /// cleans to `e_`, as it does in Studio.
 fn is_python_word(c: char) -> bool {
-    use unicode_general_category::{get_general_category, GeneralCategory::*};
+    use unicode_general_category::{GeneralCategory::*, get_general_category};
     c == '_'
         || matches!(
             get_general_category(c),
@@ -84,10 +84,7 @@ impl Contentstore {
             },
             id => doc! { "_id": id },
         };
-        let found = files
-            .find_one(filter)
-            .projection(doc! { "_id": 1, "length": 1 })
-            .await?;
+        let found = files.find_one(filter).projection(doc! { "_id": 1, "length": 1 }).await?;
         Ok(found.map(|file| AssetFile {
             name: name.into(),
             length: match file.get("length") {

@@ -113,14 +113,15 @@ pub async fn record_failures(sql: &AnyPool, record: &RecordFailures) -> Result<(
     let course = record.course_key.to_string();
     let mut tx = sql.begin().await?;
     for failure in &record.failures {
-        let known = sqlx::query("SELECT 1 FROM transcript_migrator_video_failure WHERE course_id = ? AND run_number = ? AND usage_key = ? AND message = ?")
-            .bind(&course)
-            .bind(i64::from(record.run_number))
-            .bind(&failure.usage_key)
-            .bind(&failure.message)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+        let known =
+            sqlx::query("SELECT 1 FROM transcript_migrator_video_failure WHERE course_id = ? AND run_number = ? AND usage_key = ? AND message = ?")
+                .bind(&course)
+                .bind(i64::from(record.run_number))
+                .bind(&failure.usage_key)
+                .bind(&failure.message)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
         if !known {
             sqlx::query("INSERT INTO transcript_migrator_video_failure (course_id, run_number, usage_key, message, recorded) VALUES (?, ?, ?, ?, ?)")
                 .bind(&course)
@@ -149,8 +150,10 @@ pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutco
     let course = finish.course_key.to_string();
     let counts = &finish.counts;
     let mut tx = sql.begin().await?;
-    sqlx::query("UPDATE transcript_migrator_course_run SET state = ?, finished = ?, videos = ?, videos_migrated = ?, videos_failed = ?, \
-         transcripts_migrated = ?, validation_failures = ?, counts = ? WHERE course_id = ? AND run_number = ?")
+    sqlx::query(
+        "UPDATE transcript_migrator_course_run SET state = ?, finished = ?, videos = ?, videos_migrated = ?, videos_failed = ?, \
+         transcripts_migrated = ?, validation_failures = ?, counts = ? WHERE course_id = ? AND run_number = ?",
+    )
     .bind(if finish.passed { "succeeded" } else { "failed" })
     .bind(utc_now())
     .bind(i64::from(counts.videos))
@@ -166,12 +169,14 @@ pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutco
     let enabled = flag(&mut tx, &course).await? == Some(true);
     let mut outcome = FlagOutcome { enabled, appended: false };
     if finish.passed && !enabled {
-        sqlx::query("INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, ?, ?, NULL)")
-            .bind(utc_now())
-            .bind(true)
-            .bind(&course)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, ?, ?, NULL)",
+        )
+        .bind(utc_now())
+        .bind(true)
+        .bind(&course)
+        .execute(&mut *tx)
+        .await?;
         outcome = FlagOutcome { enabled: true, appended: true };
     }
     tx.commit().await?;

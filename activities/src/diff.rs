@@ -10,7 +10,7 @@ use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
 use crate::transcript_source::read_copy;
-use crate::{edxval, Problem, TranscriptError};
+use crate::{Problem, TranscriptError, edxval};
 
 /// A store could not be reached; the step is worth retrying.
 #[derive(Debug, thiserror::Error)]
@@ -19,12 +19,7 @@ pub struct StoreError(pub String);
 
 impl From<&TranscriptError> for Failure {
     fn from(error: &TranscriptError) -> Self {
-        Failure {
-            kind: error.problem.kind().into(),
-            language: error.language.clone(),
-            file: error.file.clone(),
-            message: error.to_string(),
-        }
+        Failure { kind: error.problem.kind().into(), language: error.language.clone(), file: error.file.clone(), message: error.to_string() }
     }
 }
 
@@ -69,13 +64,14 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
                 read.problem = Some(Failure::from(&error));
             }
             Ok(languages) => {
-                let (not_read, to_read): (BTreeSet<String>, BTreeSet<String>) =
-                    languages.into_iter().partition(|l| in_edxval.contains(l));
+                let (not_read, to_read): (BTreeSet<String>, BTreeSet<String>) = languages.into_iter().partition(|l| in_edxval.contains(l));
                 read.not_read = not_read;
                 for language in to_read {
                     let result = match read_copy(contentstore, unit, copy, &language).await {
                         Ok((reference, _)) => Ok(reference),
-                        Err(error) if error.problem.is_retryable() => return Err(StoreError(error.to_string())),
+                        Err(error) if error.problem.is_retryable() => {
+                            return Err(StoreError(error.to_string()));
+                        }
                         Err(error) => Err(Failure::from(&error)),
                     };
                     read.transcripts.insert(language, result);

@@ -45,8 +45,7 @@ mod tests {
     #[test]
     fn pages_cover_every_unit_once() {
         let course: CourseKey = "course-v1:a+b+c".parse().unwrap();
-        let units: Vec<VideoUnit> =
-            (0..7).map(|i| VideoUnit { usage_key: course.usage_key("video", &format!("v{i}")), copies: vec![] }).collect();
+        let units: Vec<VideoUnit> = (0..7).map(|i| VideoUnit { usage_key: course.usage_key("video", &format!("v{i}")), copies: vec![] }).collect();
         let mut request = PageRequest { course_key: course, after: None, page_size: 3 };
         let mut seen = Vec::new();
         loop {

@@ -42,21 +42,16 @@ pub async fn connect(url: &Secret) -> Result<AnyPool, sqlx::Error> {
 }
 
 pub async fn video(conn: &mut AnyConnection, edx_video_id: &str) -> Result<Option<Video>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, edx_video_id, status FROM edxval_video WHERE edx_video_id = ?")
-        .bind(edx_video_id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query("SELECT id, edx_video_id, status FROM edxval_video WHERE edx_video_id = ?").bind(edx_video_id).fetch_optional(conn).await?;
     row.map(|row| Ok(Video { id: row.try_get(0)?, edx_video_id: row.try_get(1)?, status: row.try_get(2)? })).transpose()
 }
 
 /// The video's transcripts by language code.
 pub async fn transcripts(conn: &mut AnyConnection, video_id: i64) -> Result<BTreeMap<String, VideoTranscript>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT language_code, transcript, file_format, provider FROM edxval_videotranscript WHERE video_id = ?",
-    )
-    .bind(video_id)
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query("SELECT language_code, transcript, file_format, provider FROM edxval_videotranscript WHERE video_id = ?")
+        .bind(video_id)
+        .fetch_all(conn)
+        .await?;
     rows.into_iter()
         .map(|row| {
             let transcript = VideoTranscript {
@@ -78,16 +73,14 @@ pub struct NewVideo<'a> {
 }
 
 pub async fn create_video(conn: &mut AnyConnection, video: &NewVideo<'_>) -> Result<i64, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO edxval_video (created, edx_video_id, client_video_id, duration, status) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(utc_now())
-    .bind(video.edx_video_id)
-    .bind(video.client_video_id)
-    .bind(video.duration)
-    .bind(video.status)
-    .execute(&mut *conn)
-    .await?;
+    let result = sqlx::query("INSERT INTO edxval_video (created, edx_video_id, client_video_id, duration, status) VALUES (?, ?, ?, ?, ?)")
+        .bind(utc_now())
+        .bind(video.edx_video_id)
+        .bind(video.client_video_id)
+        .bind(video.duration)
+        .bind(video.status)
+        .execute(&mut *conn)
+        .await?;
     match result.last_insert_id() {
         Some(id) => Ok(id),
         None => self::video(conn, video.edx_video_id).await?.map(|v| v.id).ok_or(sqlx::Error::RowNotFound),

@@ -17,14 +17,23 @@ pub enum FormatError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
     /// No file holds the transcript; `tried` lists the asset names looked up, in order.
-    Missing { tried: Vec<String> },
+    Missing {
+        tried: Vec<String>,
+    },
     Empty,
-    TooLarge { bytes: u64, limit: u64 },
+    TooLarge {
+        bytes: u64,
+        limit: u64,
+    },
     Format(FormatError),
     /// The block's `transcripts` field is not a mapping of language codes to file names.
-    BadTranscriptsField { found: String },
+    BadTranscriptsField {
+        found: String,
+    },
     /// A store could not be read; worth retrying, unlike every other problem.
-    Store { detail: String },
+    Store {
+        detail: String,
+    },
 }
 
 impl Problem {
@@ -51,7 +60,9 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Missing { tried } => write!(f, "no transcript found (looked for {})", tried.join(", ")),
+            Problem::Missing { tried } => {
+                write!(f, "no transcript found (looked for {})", tried.join(", "))
+            }
             Problem::Empty => f.write_str("the transcript file is empty"),
             Problem::TooLarge { bytes, limit } => {
                 write!(f, "the transcript is {bytes} bytes, over edx-val's limit of {limit} bytes")

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 use temporalio_common::error::ApplicationFailure;
-use temporalio_sdk::activities::{activities, ActivityContext, ActivityError};
+use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 use workflows::plan::VideoPlan;
 use workflows::steps::{
-    BeginCourseRun, CommitOutcome, CommitRequest, CompensateRequest, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest,
-    RecordFailures, UploadRequest, Uploaded, ValidatedPage, WriteBackOutcome, WriteBackRequest,
+    BeginCourseRun, CommitOutcome, CommitRequest, CompensateRequest, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures,
+    UploadRequest, Uploaded, ValidatedPage, WriteBackOutcome, WriteBackRequest,
 };
 use workflows::video::VideoUnit;
 
@@ -34,9 +34,7 @@ fn retryable(kind: &str, message: impl std::fmt::Display) -> ActivityError {
 
 /// A failure no retry can fix.
 fn final_failure(kind: &str, message: impl std::fmt::Display) -> ActivityError {
-    ActivityError::application(
-        ApplicationFailure::builder(message.to_string()).type_name(kind.to_string()).non_retryable(true).build(),
-    )
+    ActivityError::application(ApplicationFailure::builder(message.to_string()).type_name(kind.to_string()).non_retryable(true).build())
 }
 
 #[activities]
@@ -92,7 +90,9 @@ impl MigrationActivities {
 
     #[activity(name = "begin_course_run")]
     pub async fn begin_course_run(self: Arc<Self>, _ctx: ActivityContext, run: BeginCourseRun) -> Result<u32, ActivityError> {
-        crate::course_log::begin(&self.edxval, &run).await.map_err(|e| retryable("StoreUnavailable", format!("course {}: course log: {e}", run.course_key)))
+        crate::course_log::begin(&self.edxval, &run)
+            .await
+            .map_err(|e| retryable("StoreUnavailable", format!("course {}: course log: {e}", run.course_key)))
     }
 
     #[activity(name = "record_course_run_failures")]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bson::{doc, Bson, Document};
+use bson::{Bson, Document, doc};
 use futures::TryStreamExt;
 use mongodb::Database;
 pub use workflows::video::{TranscriptsField, VideoFields};
@@ -31,7 +31,7 @@ pub struct VideoBlock {
 /// Reads a video block's settings fields as edx-platform does, defaults included.
 pub fn video_fields(fields: &Document) -> VideoFields {
     let text = |key: &str| fields.get_str(key).map(str::trim).unwrap_or("").to_string();
-VideoFields {
+    VideoFields {
         display_name: fields.get_str("display_name").ok().map(Into::into),
         sub: text("sub"),
         youtube_id_1_0: match fields.get("youtube_id_1_0") {
@@ -113,19 +113,14 @@ impl Modulestore {
         let mut indexes = self.database.collection::<Document>(ACTIVE_VERSIONS).find(doc! {}).await?;
         while let Some(index) = indexes.try_next().await? {
             let versions = index.get_document("versions").ok();
-            let is_course = versions
-                .is_some_and(|v| Branch::ALL.iter().any(|b| v.contains_key(b.split_version_key())));
+            let is_course = versions.is_some_and(|v| Branch::ALL.iter().any(|b| v.contains_key(b.split_version_key())));
             let part = |key| index.get_str(key).unwrap_or("");
             if is_course {
                 record(CourseKey::new_style(part("org"), part("course"), part("run")));
             }
         }
-        let mut courses = self
-            .database
-            .collection::<Document>(OLD_MONGO)
-            .find(doc! { "_id.category": "course" })
-            .projection(doc! { "_id": 1 })
-            .await?;
+        let mut courses =
+            self.database.collection::<Document>(OLD_MONGO).find(doc! { "_id.category": "course" }).projection(doc! { "_id": 1 }).await?;
         while let Some(course) = courses.try_next().await? {
             let empty = Document::new();
             let id = course.get_document("_id").unwrap_or(&empty);
@@ -137,11 +132,8 @@ impl Modulestore {
 
     /// The course's video blocks as `branch` shows them, sorted by usage key.
     pub async fn video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<VideoBlock>> {
-        let mut blocks = if course.old_style {
-            self.old_mongo_video_blocks(course, branch).await?
-        } else {
-            self.split_video_blocks(course, branch).await?
-        };
+        let mut blocks =
+            if course.old_style { self.old_mongo_video_blocks(course, branch).await? } else { self.split_video_blocks(course, branch).await? };
         blocks.sort_by(|a, b| a.usage_key.cmp(&b.usage_key));
         Ok(blocks)
     }
@@ -171,19 +163,15 @@ impl Modulestore {
             .collection::<Document>(ACTIVE_VERSIONS)
             .find_one(doc! { "org": &course.org, "course": &course.course, "run": &course.run })
             .await?;
-        Ok(index.and_then(|index| {
-            index.get_document("versions").ok().and_then(|v| v.get(branch.split_version_key()).cloned())
-        }))
+        Ok(index.and_then(|index| index.get_document("versions").ok().and_then(|v| v.get(branch.split_version_key()).cloned())))
     }
 
     async fn split_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<VideoBlock>> {
-        let Some(head) = self.split_head(course, branch).await? else { return Ok(Vec::new()) };
-        let Some(structure) = self
-            .database
-            .collection::<Document>(STRUCTURES)
-            .find_one(doc! { "_id": head })
-            .projection(doc! { "blocks": 1 })
-            .await?
+        let Some(head) = self.split_head(course, branch).await? else {
+            return Ok(Vec::new());
+        };
+        let Some(structure) =
+            self.database.collection::<Document>(STRUCTURES).find_one(doc! { "_id": head }).projection(doc! { "blocks": 1 }).await?
         else {
             return Ok(Vec::new());
         };
@@ -196,11 +184,7 @@ impl Modulestore {
                 let block_id = block.get_str("block_id").ok()?;
                 let empty = Document::new();
                 let fields = block.get_document("fields").unwrap_or(&empty);
-                Some(VideoBlock {
-                    usage_key: course.usage_key("video", block_id),
-                    branch,
-                    fields: video_fields(fields),
-                })
+                Some(VideoBlock { usage_key: course.usage_key("video", block_id), branch, fields: video_fields(fields) })
             })
             .collect())
     }
@@ -227,8 +211,12 @@ impl Modulestore {
             .await?;
         let mut by_name: BTreeMap<String, (bool, VideoFields)> = BTreeMap::new();
         while let Some(document) = documents.try_next().await? {
-            let Ok(id) = document.get_document("_id") else { continue };
-            let Ok(name) = id.get_str("name") else { continue };
+            let Ok(id) = document.get_document("_id") else {
+                continue;
+            };
+            let Ok(name) = id.get_str("name") else {
+                continue;
+            };
             let is_draft = id.get_str("revision") == Ok("draft");
             let empty = Document::new();
             let fields = video_fields(document.get_document("metadata").unwrap_or(&empty));
@@ -239,10 +227,7 @@ impl Modulestore {
                 }
             }
         }
-        Ok(by_name
-            .into_iter()
-            .map(|(name, (_, fields))| VideoBlock { usage_key: course.usage_key("video", &name), branch, fields })
-            .collect())
+        Ok(by_name.into_iter().map(|(name, (_, fields))| VideoBlock { usage_key: course.usage_key("video", &name), branch, fields }).collect())
     }
 }
 

@@ -28,7 +28,9 @@ impl fmt::Debug for Secret {
 
 /// A URL for display, with any password replaced by `***`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.into() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     match rest[..authority_end].rsplit_once('@') {
         Some((userinfo, host)) => {

@@ -89,12 +89,7 @@ pub fn validate(text: &str) -> Result<usize, FormatError> {
         return bad("missing one of the arrays \"start\", \"end\", \"text\"".into());
     };
     if start.len() != end.len() || start.len() != text.len() {
-        return bad(format!(
-            "arrays of different lengths: start {}, end {}, text {}",
-            start.len(),
-            end.len(),
-            text.len()
-        ));
+        return bad(format!("arrays of different lengths: start {}, end {}, text {}", start.len(), end.len(), text.len()));
     }
     if let Some(i) = start.iter().chain(end).position(|v| !v.is_number()) {
         return bad(format!("time #{} is not a number", i % start.len().max(1)));
@@ -144,7 +139,9 @@ mod tests {
             ("{\"start\": [1", "EOF"),
         ] {
             match validate(input) {
-                Err(FormatError::UnparsableSjson { detail }) => assert!(detail.contains(needle), "{input}: {detail}"),
+                Err(FormatError::UnparsableSjson { detail }) => {
+                    assert!(detail.contains(needle), "{input}: {detail}")
+                }
                 other => panic!("{input}: {other:?}"),
             }
         }

@@ -7,7 +7,6 @@
 use sqlx::{AnyPool, Row};
 use workflows::{Branch, CourseKey};
 
-
 fn is_missing_table(error: &sqlx::Error) -> bool {
     match error {
         // MySQL/MariaDB: ER_NO_SUCH_TABLE (SQLSTATE 42S02); SQLite has no code for it.

@@ -2,8 +2,8 @@
 //! `generate_sjson_from_srt`. The rules below follow pysrt's parser line by line, so that a file
 //! edx-platform accepts is accepted here with the same cues, and one it rejects is rejected.
 
-use crate::sjson::Sjson;
 use crate::FormatError;
+use crate::sjson::Sjson;
 
 const HOURS: i64 = 3_600_000;
 const MINUTES: i64 = 60_000;
@@ -29,8 +29,7 @@ pub fn to_sjson(bytes: &[u8]) -> Result<Sjson, FormatError> {
             }
             cue.push(line);
         } else if !cue.is_empty() {
-            let (start, end, text) = parse_cue(&cue)
-                .map_err(|reason| FormatError::UnparsableSrt { line: cue_line, reason })?;
+            let (start, end, text) = parse_cue(&cue).map_err(|reason| FormatError::UnparsableSrt { line: cue_line, reason })?;
             sjson.start.push(start);
             sjson.end.push(end);
             sjson.text.push(text);
@@ -70,7 +69,9 @@ fn parse_time(time: &str) -> Result<i64, String> {
     };
     let out_of_range = || format!("timestamp {time:?} out of range");
     let (h, m, s, ms) = (parse_int(h), parse_int(m), parse_int(s), parse_int(ms));
-    let (Some(h), Some(m), Some(s), Some(ms)) = (h, m, s, ms) else { return Err(out_of_range()) };
+    let (Some(h), Some(m), Some(s), Some(ms)) = (h, m, s, ms) else {
+        return Err(out_of_range());
+    };
     h.checked_mul(HOURS)
         .and_then(|t| t.checked_add(m.checked_mul(MINUTES)?))
         .and_then(|t| t.checked_add(s.checked_mul(SECONDS)?))
@@ -158,19 +159,13 @@ mod tests {
     #[test]
     fn plain_cues() {
         let srt = "1\n00:00:00,270 --> 00:00:02,720\nLet's start.\n\n2\n00:00:02,720 --> 00:01:05,000\nSecond line\nwraps here.\n";
-        assert_eq!(
-            cues(srt),
-            vec![(270, 2720, "Let's start.".into()), (2720, 65000, "Second line wraps here.".into())]
-        );
+        assert_eq!(cues(srt), vec![(270, 2720, "Let's start.".into()), (2720, 65000, "Second line wraps here.".into())]);
     }
 
     #[test]
     fn bom_crlf_trailing_spaces_and_no_final_newline() {
         let srt = "\u{feff}1\r\n00:00:01,000 --> 00:00:02,500  \r\nBonjour   \r\n  tout le monde\r\n\r\n2\r\n01:00:00,000 --> 01:00:01,000\r\nFin";
-        assert_eq!(
-            cues(srt),
-            vec![(1000, 2500, "Bonjour   tout le monde".into()), (3_600_000, 3_601_000, "Fin".into())]
-        );
+        assert_eq!(cues(srt), vec![(1000, 2500, "Bonjour   tout le monde".into()), (3_600_000, 3_601_000, "Fin".into())]);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use sha2::{Digest, Sha256};
 use workflows::plan::TranscriptRef;
 use workflows::video::{VideoCopy, VideoUnit};
 
-use crate::contentstore::{asset_name, Contentstore};
+use crate::contentstore::{Contentstore, asset_name};
 use crate::modulestore::{TranscriptsField, VideoBlock};
-use crate::{sjson, srt, Problem, TranscriptError, MAX_TRANSCRIPT_BYTES};
+use crate::{MAX_TRANSCRIPT_BYTES, Problem, TranscriptError, sjson, srt};
 pub use workflows::plan::SourceFormat;
 
 /// One asset to look for, in order, until one exists.
@@ -67,11 +67,7 @@ pub fn lookup_plan(video: &VideoBlock, language: &str, transcripts_file: Option<
     plan
 }
 
-pub async fn read_transcript(
-    contentstore: &Contentstore,
-    video: &VideoBlock,
-    language: &str,
-) -> Result<SourceTranscript, TranscriptError> {
+pub async fn read_transcript(contentstore: &Contentstore, video: &VideoBlock, language: &str) -> Result<SourceTranscript, TranscriptError> {
     let error = |file: Option<&str>, problem| TranscriptError {
         course_key: video.usage_key.course.to_string(),
         usage_key: video.usage_key.to_string(),
@@ -89,14 +85,20 @@ pub async fn read_transcript(
     for lookup in &plan {
         let name = lookup.asset.as_str();
         let store = |e: mongodb::error::Error| error(Some(name), Problem::Store { detail: e.to_string() });
-        let Some(file) = contentstore.find(&video.usage_key.course, name).await.map_err(store)? else { continue };
+        let Some(file) = contentstore.find(&video.usage_key.course, name).await.map_err(store)? else {
+            continue;
+        };
         // Size first, so that an oversized file is refused before it is loaded.
         if file.length > MAX_TRANSCRIPT_BYTES {
             return Err(error(Some(name), Problem::TooLarge { bytes: file.length, limit: MAX_TRANSCRIPT_BYTES }));
         }
         let bytes = contentstore.read(&file).await.map_err(store)?;
-        return convert(lookup, bytes).map_err(|problem| error(Some(name), problem)).map(|(sjson, cue_count)| {
-            SourceTranscript { language: language.into(), file: name.into(), format: lookup.format, sjson, cue_count }
+        return convert(lookup, bytes).map_err(|problem| error(Some(name), problem)).map(|(sjson, cue_count)| SourceTranscript {
+            language: language.into(),
+            file: name.into(),
+            format: lookup.format,
+            sjson,
+            cue_count,
         });
     }
     // Name the file the course team would look for: the one in `transcripts`, if any.

@@ -2,8 +2,8 @@
 //! never over anything that is there.
 
 use workflows::plan::TranscriptRef;
-use workflows::video::VideoUnit;
 pub use workflows::steps::Uploaded;
+use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
 use crate::s3::{PutOutcome, TranscriptBucket};
@@ -37,12 +37,16 @@ pub async fn upload_transcript(
     planned: &TranscriptRef,
     key: &str,
 ) -> Result<Uploaded, UploadError> {
-    let copy = unit.copies.iter().find(|c| c.branch == planned.branch).ok_or_else(|| {
-        UploadError::Changed(format!("video {}: no {} copy any more", unit.usage_key, planned.branch))
-    })?;
+    let copy = unit
+        .copies
+        .iter()
+        .find(|c| c.branch == planned.branch)
+        .ok_or_else(|| UploadError::Changed(format!("video {}: no {} copy any more", unit.usage_key, planned.branch)))?;
     let (read, body) = match read_copy(contentstore, unit, copy, language).await {
         Ok(read) => read,
-        Err(error) if error.problem.is_retryable() => return Err(UploadError::Store(error.to_string())),
+        Err(error) if error.problem.is_retryable() => {
+            return Err(UploadError::Store(error.to_string()));
+        }
         Err(error) => return Err(UploadError::Changed(error.to_string())),
     };
     if read.sha256 != planned.sha256 || read.file != planned.file {

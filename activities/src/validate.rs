@@ -10,9 +10,9 @@ use workflows::steps::{PageRequest, ValidatedPage, VideoFailure};
 use workflows::video::VideoUnit;
 
 use crate::discover::{course_units, page_of};
+use crate::edxval;
 use crate::modulestore::Modulestore;
 use crate::s3::TranscriptBucket;
-use crate::edxval;
 
 pub async fn validate(modulestore: &Modulestore, sql: &AnyPool, bucket: &TranscriptBucket, request: &PageRequest) -> Result<ValidatedPage, String> {
     let units = course_units(modulestore, &request.course_key).await.map_err(|e| format!("modulestore: {e}"))?;
@@ -34,7 +34,9 @@ async fn validate_video(sql: &AnyPool, bucket: &TranscriptBucket, unit: &VideoUn
     for copy in &unit.copies {
         match copy.fields.languages() {
             Ok(found) => languages.extend(found),
-            Err(found) => problems.push(format!("validation: course {course}, video {video}: the {} copy's transcripts field is {found}", copy.branch)),
+            Err(found) => {
+                problems.push(format!("validation: course {course}, video {video}: the {} copy's transcripts field is {found}", copy.branch))
+            }
         }
     }
     let id = match target_edx_video_id(&video.to_string(), unit.copies.iter().map(|c| c.fields.edx_video_id.as_str())) {
@@ -60,7 +62,8 @@ async fn validate_video(sql: &AnyPool, bucket: &TranscriptBucket, unit: &VideoUn
     };
     drop(conn);
     for language in languages.iter().filter(|l| !in_edxval.contains_key(*l)) {
-        problems.push(format!("validation: course {course}, video {video}, language {language}: edx-val video {id} has no transcript in this language"));
+        problems
+            .push(format!("validation: course {course}, video {video}, language {language}: edx-val video {id} has no transcript in this language"));
     }
     for (language, row) in &in_edxval {
         *checked += 1;

@@ -9,13 +9,13 @@
 //! of the block, set only where its `edx_video_id` is still the empty value that was read.
 
 use bson::oid::ObjectId;
-use bson::{doc, Bson, DateTime, Document};
+use bson::{Bson, DateTime, Document, doc};
 use futures::TryStreamExt;
 use sqlx::AnyPool;
 use workflows::steps::{WriteBackOutcome, WriteBackRequest};
 use workflows::{Branch, CourseKey, UsageKey};
 
-use crate::modulestore::{Modulestore, ACTIVE_VERSIONS, OLD_MONGO, STRUCTURES};
+use crate::modulestore::{ACTIVE_VERSIONS, Modulestore, OLD_MONGO, STRUCTURES};
 use crate::split_course_index;
 
 /// edx-platform's `ModuleStoreEnum.UserID.mgmt_command`: edits made by a management command.
@@ -101,7 +101,9 @@ async fn write_split_branch(
             Some(hex) => ObjectId::parse_str(hex).map_err(|e| store(usage_key, format!("the SQL course index holds {hex:?}: {e}")))?,
             None => match modulestore.split_head(course, branch).await.map_err(|e| store(usage_key, e))? {
                 Some(Bson::ObjectId(id)) => id,
-                Some(other) => return Err(store(usage_key, format!("the {branch} head of {course} is {other}, not an ObjectId"))),
+                Some(other) => {
+                    return Err(store(usage_key, format!("the {branch} head of {course} is {other}, not an ObjectId")));
+                }
                 None => return Ok(Found::Gone),
             },
         };
@@ -110,10 +112,14 @@ async fn write_split_branch(
         };
         let new_version = ObjectId::new();
         let now = DateTime::now();
-        let Some(blocks) = structure.get_array_mut("blocks").ok() else { return Ok(Found::Gone) };
-        let Some(block) = blocks.iter_mut().filter_map(Bson::as_document_mut).find(|b| {
-            b.get_str("block_type") == Ok("video") && b.get_str("block_id") == Ok(usage_key.block_id.as_str())
-        }) else {
+        let Some(blocks) = structure.get_array_mut("blocks").ok() else {
+            return Ok(Found::Gone);
+        };
+        let Some(block) = blocks
+            .iter_mut()
+            .filter_map(Bson::as_document_mut)
+            .find(|b| b.get_str("block_type") == Ok("video") && b.get_str("block_id") == Ok(usage_key.block_id.as_str()))
+        else {
             return Ok(Found::Gone);
         };
         if !block.contains_key("fields") {
@@ -196,7 +202,9 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
         .map_err(|e| store(usage_key, e))?;
     let (mut published, mut draft) = (None, None);
     for document in documents {
-        let Ok(id) = document.get_document("_id") else { continue };
+        let Ok(id) = document.get_document("_id") else {
+            continue;
+        };
         let is_draft = id.get_str("revision") == Ok("draft");
         let empty = Document::new();
         let metadata = document.get_document("metadata").unwrap_or(&empty);

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use activities::transcript_source::SourceFormat;
-use bson::{doc, Bson, Document};
+use bson::{Bson, Document, doc};
 use sha2::{Digest, Sha256};
 use workflows::{Branch, CourseKey};
 
@@ -315,7 +315,10 @@ impl Dataset {
             "lecture3_html5_only",
             Fields::new("HTML5 only")
                 .set("youtube_id_1_0", "")
-                .set("html5_sources", vec!["https://videos.example.org/physics/lecture3-720p.mp4?token=abc", "https://videos.example.org/physics/lecture3-720p.webm"])
+                .set(
+                    "html5_sources",
+                    vec!["https://videos.example.org/physics/lecture3-720p.mp4?token=abc", "https://videos.example.org/physics/lecture3-720p.webm"],
+                )
                 .transcript("en", "lecture3_en.srt", en)
                 .transcript("fr", "lecture3_fr.srt", fr)
                 .transcript("es", "lecture3_es.srt", es)
@@ -356,7 +359,10 @@ impl Dataset {
         let es = c.srt("lecture6_es.srt", &cues, SrtStyle::PLAIN);
         c.video(
             "lecture6_unknown_edx_video_id",
-            Fields::new("Unknown edx_video_id").set("edx_video_id", with_tag("never-uploaded-6", &tag)).transcript("es", "lecture6_es.srt", es).copy(),
+            Fields::new("Unknown edx_video_id")
+                .set("edx_video_id", with_tag("never-uploaded-6", &tag))
+                .transcript("es", "lecture6_es.srt", es)
+                .copy(),
             None,
         );
 
@@ -465,11 +471,8 @@ impl Dataset {
     }
 
     pub fn manifest(&self, modulestore_db: &str, contentstore_db: &str) -> Manifest {
-        let known: BTreeMap<&str, BTreeSet<String>> = self
-            .known_videos
-            .iter()
-            .map(|v| (v.edx_video_id.as_str(), v.transcripts.iter().map(|(l, _, _)| l.clone()).collect()))
-            .collect();
+        let known: BTreeMap<&str, BTreeSet<String>> =
+            self.known_videos.iter().map(|v| (v.edx_video_id.as_str(), v.transcripts.iter().map(|(l, _, _)| l.clone()).collect())).collect();
         let mut totals = Totals::default();
         let courses = self
             .courses
@@ -479,10 +482,8 @@ impl Dataset {
                     .videos
                     .iter()
                     .map(|video| {
-                        let branches: BTreeMap<Branch, BranchView> = Branch::ALL
-                            .into_iter()
-                            .filter_map(|b| video.copy(b).map(|copy| (b, copy.view.clone())))
-                            .collect();
+                        let branches: BTreeMap<Branch, BranchView> =
+                            Branch::ALL.into_iter().filter_map(|b| video.copy(b).map(|copy| (b, copy.view.clone()))).collect();
                         let edx_video_id = video.edx_video_id();
                         let expected = manifest::expected_video(&branches, known.get(edx_video_id.as_str()));
                         ManifestVideo {
@@ -523,11 +524,7 @@ impl CourseBuilder<'_> {
     /// A hand-written SRT file with its hand-written expected cues.
     fn srt_fixture(&mut self, asset_name: &str, fixture: fixtures::Fixture) -> Read {
         self.asset(asset_name, fixture.srt.as_bytes().to_vec());
-        let cues: Vec<Cue> = fixture
-            .cues
-            .iter()
-            .map(|&(start_ms, end_ms, text)| Cue { start_ms, end_ms, lines: vec![text.into()] })
-            .collect();
+        let cues: Vec<Cue> = fixture.cues.iter().map(|&(start_ms, end_ms, text)| Cue { start_ms, end_ms, lines: vec![text.into()] }).collect();
         let converted = content::to_sjson(&cues).to_python_json().into_bytes();
         self.transcript_read(asset_name, SourceFormat::Srt, &converted, &cues)
     }

@@ -29,11 +29,7 @@ pub const ES_TAGS_POSITIONS_NO_FINAL_NEWLINE: Fixture = Fixture {
     srt: "1\n00:00:01,000 --> 00:00:04,000 X1:40 X2:600 Y1:20 Y2:50\n<i>Bienvenidos</i> al curso.   \n\n\
           2\n00:00:04,100 --> 00:00:06,000\n- ¿Listos?\n- ¡Sí!\n\n\
           3\n00:00:06,000 --> 00:00:09,999\nAñadimos \"comillas\" y \\barras\\.",
-    cues: &[
-        (1000, 4000, "<i>Bienvenidos</i> al curso."),
-        (4100, 6000, "- ¿Listos? - ¡Sí!"),
-        (6000, 9999, "Añadimos \"comillas\" y \\barras\\."),
-    ],
+    cues: &[(1000, 4000, "<i>Bienvenidos</i> al curso."), (4100, 6000, "- ¿Listos? - ¡Sí!"), (6000, 9999, "Añadimos \"comillas\" y \\barras\\.")],
 };
 
 /// Milliseconds after a dot, blank lines before the first cue and between cues, an unnumbered
@@ -89,8 +85,7 @@ mod tests {
     fn fixtures_convert_to_their_hand_written_cues() {
         for fixture in [ZH_BOM_CRLF_MULTILINE, ES_TAGS_POSITIONS_NO_FINAL_NEWLINE, DE_DOT_MILLISECONDS_EXTRA_BLANKS, UK_SRT_NAMED_SJSON] {
             let sjson = activities::srt::to_sjson(fixture.srt.as_bytes()).unwrap();
-            let got: Vec<(i64, i64, &str)> =
-                (0..sjson.cue_count()).map(|i| (sjson.start[i], sjson.end[i], sjson.text[i].as_str())).collect();
+            let got: Vec<(i64, i64, &str)> = (0..sjson.cue_count()).map(|i| (sjson.start[i], sjson.end[i], sjson.text[i].as_str())).collect();
             assert_eq!(got, fixture.cues);
         }
     }

@@ -71,7 +71,13 @@ async fn main() -> anyhow::Result<()> {
     let t = &manifest.totals;
     println!(
         "seeded {} courses, {} videos, {} assets ({} transcripts to migrate, {} videos that must fail) in {:.1}s\nmanifest: {}",
-        t.courses, t.videos, t.assets, t.transcripts_to_migrate, t.failed_videos, started.elapsed().as_secs_f64(), path.display()
+        t.courses,
+        t.videos,
+        t.assets,
+        t.transcripts_to_migrate,
+        t.failed_videos,
+        started.elapsed().as_secs_f64(),
+        path.display()
     );
     Ok(())
 }

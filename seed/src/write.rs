@@ -5,7 +5,7 @@ use activities::edxval::{self, NewVideo, VideoTranscript};
 use activities::s3::TranscriptBucket;
 use anyhow::Context;
 use bson::oid::ObjectId;
-use bson::{doc, Bson, DateTime, Document};
+use bson::{Bson, DateTime, Document, doc};
 use md5::{Digest, Md5};
 use mongodb::Database;
 use sqlx::AnyPool;
@@ -49,11 +49,9 @@ pub async fn write(dataset: &Dataset, targets: &Targets<'_>) -> anyhow::Result<(
 /// The indexes a real installation has: pymongo's GridFS indexes on the contentstore, and
 /// edx-platform's on the modulestore. Without them every lookup scans a whole collection.
 async fn ensure_indexes(targets: &Targets<'_>) -> anyhow::Result<()> {
-    use mongodb::options::IndexOptions;
     use mongodb::IndexModel;
-    let index = |keys: Document, unique: bool| {
-        IndexModel::builder().keys(keys).options(IndexOptions::builder().unique(unique).build()).build()
-    };
+    use mongodb::options::IndexOptions;
+    let index = |keys: Document, unique: bool| IndexModel::builder().keys(keys).options(IndexOptions::builder().unique(unique).build()).build();
     let (contentstore, modulestore) = (targets.contentstore, targets.modulestore);
     let files = contentstore.collection::<Document>("fs.files");
     contentstore.collection::<Document>("fs.chunks").create_index(index(doc! { "files_id": 1, "n": 1 }, true)).await?;
@@ -298,7 +296,8 @@ async fn write_known_video(targets: &Targets<'_>, video: &KnownVideo) -> anyhow:
     let video_id = match edxval::video(&mut conn, &video.edx_video_id).await? {
         Some(existing) => existing.id,
         None => {
-            let new = NewVideo { edx_video_id: &video.edx_video_id, client_video_id: &video.client_video_id, status: "file_complete", duration: 312.5 };
+            let new =
+                NewVideo { edx_video_id: &video.edx_video_id, client_video_id: &video.client_video_id, status: "file_complete", duration: 312.5 };
             edxval::create_video(&mut conn, &new).await?
         }
     };

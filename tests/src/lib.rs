@@ -9,9 +9,7 @@ use seed::{Dataset, Manifest, Plan};
 
 /// The stack's env file: `$MIGRATOR_ENV_FILE`, else `<repo>/.stack/stack.env`.
 pub fn env_file() -> PathBuf {
-    std::env::var_os("MIGRATOR_ENV_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.stack/stack.env"))
+    std::env::var_os("MIGRATOR_ENV_FILE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.stack/stack.env"))
 }
 
 pub fn stack_env() -> Env {
@@ -69,6 +67,28 @@ pub async fn clean_up(settings: &StoreSettings) {
     }
 }
 
+/// Runs `scenario` with a worker of the production wiring on a task queue of its own (so no
+/// other worker takes its tasks), then stops the worker.
+pub async fn with_worker<F, Fut>(settings: &StoreSettings, scenario: F)
+where
+    F: FnOnce(temporalio_client::Client, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
+    let client = worker::run::connect_client(&temporal).await.unwrap();
+    let runtime = temporalio_sdk::Runtime::from_current_tokio(temporalio_sdk::runtime::RuntimeOptions::default()).unwrap();
+    let task_queue = format!("test-{}", unique_tag("q"));
+    let activities = worker::run::migration_activities(settings).await.unwrap();
+    let options = worker::run::worker_options(&task_queue, activities, 4).unwrap();
+    let mut worker = temporalio_sdk::Worker::new(&runtime, client.clone(), options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let (ran, ()) = tokio::join!(worker.run(), async {
+        scenario(client, task_queue).await;
+        shutdown();
+    });
+    ran.unwrap();
+}
+
 /// The python of the stack's venv, for edx-val's own code.
 pub fn stack_python() -> PathBuf {
     let env = stack_env();
@@ -100,11 +120,41 @@ pub fn edxval_read(s3_bucket: &str, edx_video_id: &str, language: &str) -> Resul
     Ok((value["file_name"].as_str().unwrap().into(), value["content"].as_str().unwrap().into()))
 }
 
+/// Reads many transcripts through edx-val's own Python API in one process:
+/// `Ok((file_name, content))` or `Err(what edx-val raised)` for each `(edx_video_id, language)`.
+pub fn edxval_read_many(s3_bucket: &str, wanted: &[(String, String)]) -> Vec<Result<(String, String), String>> {
+    use std::io::Write;
+    let values = std::fs::read_to_string(env_file()).unwrap();
+    let mut child = std::process::Command::new(stack_python())
+        .arg(repo_root().join("scripts/edxval_read.py"))
+        .arg("--batch")
+        .envs(values.lines().filter_map(|l| l.split_once('=')))
+        .env("S3_BUCKET", s3_bucket)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running the stack's python");
+    let mut stdin = child.stdin.take().unwrap();
+    let input: String = wanted.iter().map(|pair| serde_json::to_string(pair).unwrap() + "\n").collect();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "edxval_read.py --batch failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            match value["error"].as_str() {
+                Some(error) => Err(error.to_string()),
+                None => Ok((value["file_name"].as_str().unwrap().into(), value["content"].as_str().unwrap().into())),
+            }
+        })
+        .collect()
+}
+
 /// A course's videos as the migration sees them: one unit per block, with its copy in each
 /// branch.
-pub async fn course_units(
-    modulestore: &activities::modulestore::Modulestore,
-    course: &workflows::CourseKey,
-) -> Vec<workflows::video::VideoUnit> {
+pub async fn course_units(modulestore: &activities::modulestore::Modulestore, course: &workflows::CourseKey) -> Vec<workflows::video::VideoUnit> {
     activities::discover::course_units(modulestore, course).await.unwrap()
 }

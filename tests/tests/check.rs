@@ -25,7 +25,9 @@ async fn check_reports_every_store_and_names_the_one_that_is_wrong() {
     let env = Env::from_file_only(&env_file()).unwrap();
     let printed: String = findings.iter().map(|f| format!("{f}\n")).collect();
     let mut secrets = vec![env.require("AWS_SECRET_ACCESS_KEY").unwrap().to_string()];
-    if let Some((_, password)) = env.require("EDXVAL_DATABASE_URL").unwrap().split_once("://").and_then(|(_, rest)| rest.split_once('@')?.0.split_once(':')) {
+    if let Some((_, password)) =
+        env.require("EDXVAL_DATABASE_URL").unwrap().split_once("://").and_then(|(_, rest)| rest.split_once('@')?.0.split_once(':'))
+    {
         secrets.push(password.to_string());
     }
     for secret in secrets {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use activities::contentstore::Contentstore;
 use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
-use integration_tests::{course_units, clean_up, seed_isolated};
-use seed::manifest::Outcome;
+use integration_tests::{clean_up, course_units, seed_isolated};
 use seed::Plan;
+use seed::manifest::Outcome;
 use workflows::{Branch, CourseKey};
 
 #[tokio::test]

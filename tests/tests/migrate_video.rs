@@ -1,46 +1,17 @@
 //! `MigrateVideo` on the real Temporal server, with a worker in this process.
 
-use std::future::Future;
-
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
-use activities::settings::StoreSettings;
-use integration_tests::{course_units, clean_up, edxval_read, seed_isolated, stack_env, unique_tag};
+use integration_tests::{clean_up, course_units, edxval_read, seed_isolated, unique_tag, with_worker};
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_sdk::runtime::RuntimeOptions;
-use temporalio_sdk::{Runtime, Worker};
-use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
 use workflows::CourseKey;
-
-/// Runs `scenario` with a worker for a task queue of its own, then stops the worker.
-async fn with_worker<F, Fut>(settings: &StoreSettings, scenario: F)
-where
-    F: FnOnce(Client, String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
-    let client = worker::run::connect_client(&temporal).await.unwrap();
-    let runtime = Runtime::from_current_tokio(RuntimeOptions::default()).unwrap();
-    let task_queue = format!("test-{}", unique_tag("q"));
-    let activities = worker::run::migration_activities(settings).await.unwrap();
-    let options = worker::run::worker_options(&task_queue, activities, 4).unwrap();
-    let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
-    let shutdown = worker.shutdown_handle();
-    let (ran, ()) = tokio::join!(worker.run(), async {
-        scenario(client, task_queue).await;
-        shutdown();
-    });
-    ran.unwrap();
-}
+use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
 
 async fn migrate(client: &Client, task_queue: &str, input: MigrateVideoInput) -> Result<VideoResult, String> {
     let id = format!("test-migrate-video-{}", unique_tag("w"));
-    let handle = client
-        .start_workflow(MigrateVideo::run, input, WorkflowStartOptions::new(task_queue.to_string(), id).build())
-        .await
-        .unwrap();
+    let handle = client.start_workflow(MigrateVideo::run, input, WorkflowStartOptions::new(task_queue.to_string(), id).build()).await.unwrap();
     handle.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| {
         let mut chain = vec![e.to_string()];
         let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);

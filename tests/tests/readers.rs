@@ -6,8 +6,8 @@ use activities::contentstore::Contentstore;
 use activities::modulestore::Modulestore;
 use activities::transcript_source::read_transcript;
 use integration_tests::{clean_up, seed_isolated};
-use seed::manifest::Read;
 use seed::Plan;
+use seed::manifest::Read;
 use workflows::{Branch, CourseKey};
 
 #[tokio::test]
@@ -35,8 +35,7 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
         for branch in Branch::ALL {
             let blocks = modulestore.video_blocks(&key, branch).await.unwrap();
             let found: Vec<String> = blocks.iter().map(|b| b.usage_key.to_string()).collect();
-            let mut wanted: Vec<String> =
-                course.videos.iter().filter(|v| v.branches.contains_key(&branch)).map(|v| v.usage_key.clone()).collect();
+            let mut wanted: Vec<String> = course.videos.iter().filter(|v| v.branches.contains_key(&branch)).map(|v| v.usage_key.clone()).collect();
             wanted.sort();
             assert_eq!(found, wanted, "{} {branch}: video blocks", course.course_key);
 

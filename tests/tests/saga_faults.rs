@@ -3,32 +3,46 @@
 //! this test, registered under the production names and built on the production steps.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use activities::contentstore::Contentstore;
 use activities::migration::MigrationActivities;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
-use integration_tests::{course_units, clean_up, seed_isolated, stack_env, unique_tag};
+use integration_tests::{clean_up, course_units, seed_isolated, stack_env, unique_tag};
 use seed::Plan;
+use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_common::error::ApplicationFailure;
-use temporalio_sdk::activities::{activities, ActivityContext, ActivityError};
+use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use workflows::CourseKey;
 use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
 use workflows::plan::VideoPlan;
 use workflows::steps::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
 use workflows::video::VideoUnit;
-use workflows::CourseKey;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
     AfterFirstUpload,
     AfterAllUploads,
     InsideCommit,
+    /// No failure: a user records the first planned language right after the diff.
+    UserRowAfterDiff,
+}
+
+/// The object and row a user adds for `language` of the video while it is being migrated.
+async fn user_adds_transcript(edxval: &AnyPool, bucket: &TranscriptBucket, edx_video_id: &str, language: &str) -> String {
+    let key =
+        format!("video-transcripts/{}.sjson", hex::encode(Sha256::digest(format!("user {edx_video_id} {language}").as_bytes()))[..32].to_string());
+    bucket.put_if_absent(&key, br#"{"start": [0], "end": [1000], "text": ["by a user"]}"#.to_vec()).await.unwrap();
+    let mut conn = edxval.acquire().await.unwrap();
+    let video = activities::edxval::video(&mut conn, edx_video_id).await.unwrap().expect("the video is known to edx-val");
+    activities::edxval::create_transcript(&mut conn, video.id, &activities::edxval::VideoTranscript::custom_sjson(language, &key)).await.unwrap();
+    key
 }
 
 pub struct FaultyActivities {
@@ -40,7 +54,9 @@ pub struct FaultyActivities {
 }
 
 fn injected(step: &str) -> ActivityError {
-    ActivityError::application(ApplicationFailure::builder(format!("fault injected {step}")).type_name("Injected".to_string()).non_retryable(true).build())
+    ActivityError::application(
+        ApplicationFailure::builder(format!("fault injected {step}")).type_name("Injected".to_string()).non_retryable(true).build(),
+    )
 }
 
 #[allow(dead_code)] // the macro also makes markers this test does not use
@@ -48,7 +64,12 @@ fn injected(step: &str) -> ActivityError {
 impl FaultyActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        Ok(activities::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.unwrap())
+        let plan = activities::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.unwrap();
+        if self.fault == Fault::UserRowAfterDiff {
+            let language = plan.migrate.keys().next().expect("a language to migrate");
+            user_adds_transcript(&self.edxval, &self.bucket, &plan.edx_video_id, language).await;
+        }
+        Ok(plan)
     }
 
     #[activity(name = "upload_transcript")]
@@ -56,7 +77,8 @@ impl FaultyActivities {
         if self.fault == Fault::AfterFirstUpload && self.uploads.load(Ordering::SeqCst) == 1 {
             return Err(injected("after the first upload"));
         }
-        let uploaded = activities::upload::upload_transcript(&self.contentstore, &self.bucket, &r.unit, &r.language, &r.planned, &r.key).await.unwrap();
+        let uploaded =
+            activities::upload::upload_transcript(&self.contentstore, &self.bucket, &r.unit, &r.language, &r.planned, &r.key).await.unwrap();
         self.uploads.fetch_add(1, Ordering::SeqCst);
         Ok(uploaded)
     }
@@ -71,7 +93,12 @@ impl FaultyActivities {
                 let id = match activities::edxval::video(&mut tx, &r.edx_video_id).await.unwrap() {
                     Some(video) => video.id,
                     None => {
-                        let video = activities::edxval::NewVideo { edx_video_id: &r.edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
+                        let video = activities::edxval::NewVideo {
+                            edx_video_id: &r.edx_video_id,
+                            client_video_id: "external-video",
+                            status: "external",
+                            duration: 0.0,
+                        };
                         activities::edxval::create_video(&mut tx, &video).await.unwrap()
                     }
                 };
@@ -83,7 +110,7 @@ impl FaultyActivities {
                 drop(tx);
                 Err(injected("inside the commit"))
             }
-            Fault::AfterFirstUpload => Ok(activities::commit::commit_video(&self.edxval, &r).await.unwrap()),
+            Fault::AfterFirstUpload | Fault::UserRowAfterDiff => Ok(activities::commit::commit_video(&self.edxval, &r).await.unwrap()),
         }
     }
 
@@ -116,7 +143,8 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
 
 /// What this course has in edx-val: its linked videos and their transcripts' keys.
 async fn edxval_state(edxval: &AnyPool, course_key: &str) -> (i64, BTreeSet<String>) {
-    let (videos,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM edxval_coursevideo WHERE course_id = ?").bind(course_key).fetch_one(edxval).await.unwrap();
+    let (videos,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM edxval_coursevideo WHERE course_id = ?").bind(course_key).fetch_one(edxval).await.unwrap();
     let keys: Vec<(String,)> = sqlx::query_as(
         "SELECT t.transcript FROM edxval_videotranscript t JOIN edxval_coursevideo c ON c.video_id = t.video_id WHERE c.course_id = ?",
     )
@@ -175,5 +203,44 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
         let objects_after = bucket.list("").await.unwrap();
         assert_eq!(objects_after.len(), objects_before.len() + recorded.len(), "{fault:?}: one object per language, no orphans");
     }
+    clean_up(&settings).await;
+}
+
+#[tokio::test]
+async fn a_transcript_a_user_adds_between_diff_and_commit_is_kept_and_ours_is_removed() {
+    let (settings, _, manifest) = seed_isolated("userrow", Plan { bulk_courses: 0, ..Plan::default() }).await;
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let course = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.clone();
+    let units = course_units(&modulestore, &course.parse::<CourseKey>().unwrap()).await;
+    let unit = units.iter().find(|u| u.usage_key.block_id == "lecture5_known_to_edxval").unwrap();
+    let objects_before = bucket.list("").await.unwrap();
+
+    let queue = format!("test-{}", unique_tag("uq"));
+    let activities = FaultyActivities {
+        fault: Fault::UserRowAfterDiff,
+        uploads: AtomicUsize::new(0),
+        contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
+        edxval: edxval.clone(),
+        bucket: bucket.clone(),
+    };
+    let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(activities).build();
+    let done = run_video(&client().await, options, &queue, unit).await.unwrap();
+
+    assert_eq!(done.outcome, VideoOutcome::Migrated);
+    let commit = done.commit.as_ref().unwrap();
+    let language = done.plan.migrate.keys().next().unwrap().clone();
+    assert_eq!(commit.kept_users.iter().collect::<Vec<_>>(), [&language], "the user's row wins");
+    assert_eq!(done.compensated.len(), 1, "our object for that language is deleted again");
+    let mut conn = edxval.acquire().await.unwrap();
+    let video = activities::edxval::video(&mut conn, &done.plan.edx_video_id).await.unwrap().unwrap();
+    let user_key = activities::edxval::transcripts(&mut conn, video.id).await.unwrap()[&language].transcript.clone();
+    assert_ne!(user_key, done.compensated[0]);
+    let after = bucket.list("").await.unwrap();
+    let added: BTreeSet<&String> = after.iter().filter(|k| !objects_before.contains(k)).collect();
+    assert!(added.contains(&user_key), "the user's object stays");
+    assert!(!added.contains(&done.compensated[0]), "no orphan object of ours remains");
+    assert_eq!(added.len(), 1 + commit.recorded.len(), "the user's object and one per language we recorded");
     clean_up(&settings).await;
 }

@@ -2,19 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use activities::commit::{commit_video, CommitRequest};
+use activities::commit::{CommitRequest, commit_video};
 use activities::compensate::compensate;
 use activities::contentstore::Contentstore;
 use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
 use activities::s3::{PutOutcome, TranscriptBucket};
-use activities::upload::{upload_transcript, UploadError, Uploaded};
-use integration_tests::{course_units, clean_up, edxval_read, seed_isolated};
+use activities::upload::{UploadError, Uploaded, upload_transcript};
+use integration_tests::{clean_up, course_units, edxval_read, seed_isolated};
 use seed::Plan;
 use sha2::{Digest, Sha256};
+use workflows::CourseKey;
 use workflows::ids::transcript_key;
 use workflows::video::VideoUnit;
-use workflows::CourseKey;
 
 async fn unit(modulestore: &Modulestore, course: &CourseKey, block_id: &str) -> VideoUnit {
     course_units(modulestore, course).await.into_iter().find(|u| u.usage_key.block_id == block_id).unwrap()
@@ -43,11 +43,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         assert_eq!(upload_transcript(&contentstore, &bucket, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
         keys.insert(language.clone(), key);
     }
-    let request = CommitRequest {
-        course_key: demo.course_key.clone(),
-        edx_video_id: plan.edx_video_id.clone(),
-        transcripts: keys.clone(),
-    };
+    let request = CommitRequest { course_key: demo.course_key.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
     let first = commit_video(&edxval, &request).await.unwrap();
     assert!(first.external_video_created);
     assert_eq!(first.recorded.len(), 3);

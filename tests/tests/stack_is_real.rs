@@ -34,9 +34,7 @@ async fn s3_refuses_a_second_put_with_if_none_match() {
     let settings = StoreSettings::from_env(&stack_env()).unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let key = format!("tests/conditional-{}.sjson", unique_tag("s3"));
-    let put = || {
-        bucket.client().put_object().bucket(bucket.bucket()).key(&key).if_none_match("*").body(b"second".to_vec().into()).send()
-    };
+    let put = || bucket.client().put_object().bucket(bucket.bucket()).key(&key).if_none_match("*").body(b"second".to_vec().into()).send();
     assert_eq!(bucket.put_if_absent(&key, b"first".to_vec()).await.unwrap(), PutOutcome::Created);
     let refused = put().await.expect_err("a second conditional PUT must be refused");
     assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(412));
@@ -56,9 +54,7 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
     assert!(id.as_document().is_some(), "old-style courses key assets by subdocument");
     // Written by the driver's own GridFS, in chunks smaller than the file.
     let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    let bucket = contentstore.database().gridfs_bucket(
-        mongodb::options::GridFsBucketOptions::builder().chunk_size_bytes(64 * 1024).build(),
-    );
+    let bucket = contentstore.database().gridfs_bucket(mongodb::options::GridFsBucketOptions::builder().chunk_size_bytes(64 * 1024).build());
     let mut upload = bucket.open_upload_stream("subs_round_trip.srt.sjson").id(id.clone()).await.unwrap();
     upload.write_all(&content).await.unwrap();
     upload.close().await.unwrap();
@@ -77,10 +73,7 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
 async fn the_edxval_tables_are_the_ones_django_created() {
     let settings = StoreSettings::from_env(&stack_env()).unwrap();
     let pool = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
-    let applied: Vec<(String, String)> = sqlx::query_as("SELECT app, name FROM django_migrations ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let applied: Vec<(String, String)> = sqlx::query_as("SELECT app, name FROM django_migrations ORDER BY id").fetch_all(&pool).await.unwrap();
     let mut edxval: Vec<&str> = applied.iter().filter(|(app, _)| app == "edxval").map(|(_, name)| name.as_str()).collect();
     edxval.sort();
     assert_eq!(edxval, shipped_edxval_migrations(), "exactly the migrations of the installed edxval package were applied");

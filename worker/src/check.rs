@@ -3,10 +3,10 @@
 //! migration starts. Prints no secret.
 
 use activities::contentstore::Contentstore;
+use activities::edxval;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
 use activities::settings::redact_url;
-use activities::edxval;
 use anyhow::Context;
 use temporalio_client::Connection;
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;

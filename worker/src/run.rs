@@ -8,8 +8,8 @@ use activities::s3::TranscriptBucket;
 use activities::settings::StoreSettings;
 use anyhow::Context;
 use temporalio_client::{Client, ClientOptions, Connection};
-use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::runtime::RuntimeOptions;
+use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use workflows::migrate_course::MigrateCourse;
 use workflows::migrate_video::MigrateVideo;
@@ -17,9 +17,8 @@ use workflows::migrate_video::MigrateVideo;
 use crate::config::{Config, TemporalSettings};
 
 pub async fn connect_client(temporal: &TemporalSettings) -> anyhow::Result<Client> {
-    let connection = Connection::connect(temporal.connection_options()?)
-        .await
-        .with_context(|| format!("connecting to Temporal at {}", temporal.address))?;
+    let connection =
+        Connection::connect(temporal.connection_options()?).await.with_context(|| format!("connecting to Temporal at {}", temporal.address))?;
     Ok(Client::new(connection, ClientOptions::new(temporal.namespace.clone()).build())?)
 }
 

@@ -93,11 +93,7 @@ impl From<CourseKey> for String {
 impl fmt::Display for CourseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { org, course, run, old_style } = self;
-        if *old_style {
-            write!(f, "{org}/{course}/{run}")
-        } else {
-            write!(f, "course-v1:{org}+{course}+{run}")
-        }
+        if *old_style { write!(f, "{org}/{course}/{run}") } else { write!(f, "course-v1:{org}+{course}+{run}") }
     }
 }
 
@@ -165,10 +161,7 @@ mod tests {
         assert!(old.old_style);
         assert_eq!(old.usage_key("video", "a1b2").to_string(), "i4x://edX/DemoX/video/a1b2");
         let new: CourseKey = "course-v1:edX+DemoX+2018".parse().unwrap();
-        assert_eq!(
-            new.usage_key("video", "a1b2").to_string(),
-            "block-v1:edX+DemoX+2018+type@video+block@a1b2"
-        );
+        assert_eq!(new.usage_key("video", "a1b2").to_string(), "block-v1:edX+DemoX+2018+type@video+block@a1b2");
     }
 
     #[test]

@@ -10,19 +10,19 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use temporalio_common::RetryPolicy;
 use temporalio_common::error::IncomingError;
 use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
-use temporalio_common::RetryPolicy;
 use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions,
-    ParentClosePolicy, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
+    ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy, WorkflowContext,
+    WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
-use crate::migrate_video::{describe, MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
+use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe};
 use crate::steps::{
-    BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures,
-    RecordRunFailures, Validate, VideoFailure,
+    BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
+    Validate, VideoFailure,
 };
 use crate::video::VideoUnit;
 use crate::{CourseKey, UsageKey};
@@ -202,12 +202,9 @@ impl MigrateCourse {
     /// workflow with a readable message instead of retrying its first task forever.
     #[run(name = "MigrateCourse")]
     pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<CourseResult> {
-        let input: MigrateCourseInput =
-            serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid MigrateCourse input: {e}")))?;
-        let course: CourseKey = input
-            .course_key
-            .parse()
-            .map_err(|e| bad_input(format!("invalid MigrateCourse input: course_key {:?}: {e}", input.course_key)))?;
+        let input: MigrateCourseInput = serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid MigrateCourse input: {e}")))?;
+        let course: CourseKey =
+            input.course_key.parse().map_err(|e| bad_input(format!("invalid MigrateCourse input: course_key {:?}: {e}", input.course_key)))?;
         let expected_id = course_workflow_id(&course, input.dry_run);
         if ctx.workflow_id() != expected_id {
             return Err(bad_input(format!(
@@ -252,11 +249,8 @@ impl MigrateCourse {
         }
         ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
         if !input.dry_run && carried.failures.len() > failures_before {
-            let record = RecordFailures {
-                course_key: course.clone(),
-                run_number: carried.run_number,
-                failures: carried.failures[failures_before..].to_vec(),
-            };
+            let record =
+                RecordFailures { course_key: course.clone(), run_number: carried.run_number, failures: carried.failures[failures_before..].to_vec() };
             ctx.execute_activity(RecordRunFailures, record, activity.clone())
                 .await
                 .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))?;
@@ -350,10 +344,7 @@ impl MigrateCourse {
             // A video's transaction finishes (or rolls back) even if its course run is stopped.
             .parent_close_policy(ParentClosePolicy::Abandon)
             .static_summary(usage_key.to_string())
-            .search_attributes(SearchAttributes::new([
-                COURSE_KEY.value_set(usage_key.course.to_string()),
-                DRY_RUN.value_set(input.dry_run),
-            ]))
+            .search_attributes(SearchAttributes::new([COURSE_KEY.value_set(usage_key.course.to_string()), DRY_RUN.value_set(input.dry_run)]))
             .build();
         let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
         ctx.state_mut(|s| s.progress.in_flight.push(usage_key.to_string()));

@@ -8,16 +8,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use temporalio_common::error::IncomingError;
 use temporalio_common::RetryPolicy;
+use temporalio_common::error::IncomingError;
 use temporalio_sdk::workflows::{workflow, workflow_methods};
 use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult};
 
 use crate::ids;
 use crate::plan::VideoPlan;
 use crate::steps::{
-    Commit, CommitOutcome, CommitRequest, Compensate, CompensateRequest, Diff, Upload, UploadRequest, WriteBack, WriteBackOutcome,
-    WriteBackRequest,
+    Commit, CommitOutcome, CommitRequest, Compensate, CompensateRequest, Diff, Upload, UploadRequest, WriteBack, WriteBackOutcome, WriteBackRequest,
 };
 use crate::video::VideoUnit;
 
@@ -84,7 +83,9 @@ pub struct MigrateVideo {
 /// activity failed).
 pub fn describe(error: &ActivityExecutionError) -> String {
     match error.cause() {
-        Some(IncomingError::Application(app)) => format!("{}: {app}", app.type_name().unwrap_or("Error")),
+        Some(IncomingError::Application(app)) => {
+            format!("{}: {app}", app.type_name().unwrap_or("Error"))
+        }
         Some(other) => other.to_string(),
         None => error.to_string(),
     }
@@ -123,14 +124,8 @@ impl MigrateVideo {
             let reasons: Vec<&str> = plan.failures.iter().map(|f| f.message.as_str()).collect();
             return Err(video_failed(reasons.join("\n")));
         }
-        let result = |outcome, plan, commit, compensated| VideoResult {
-            usage_key: usage_key.clone(),
-            outcome,
-            plan,
-            commit,
-            compensated,
-            write_back: None,
-        };
+        let result =
+            |outcome, plan, commit, compensated| VideoResult { usage_key: usage_key.clone(), outcome, plan, commit, compensated, write_back: None };
         if input.dry_run {
             return Ok(result(VideoOutcome::Planned, plan, None, vec![]));
         }
@@ -164,10 +159,7 @@ impl MigrateVideo {
                         written.push(key);
                     }
                     let undone = Self::compensate(ctx, written, options.clone()).await;
-                    return Err(video_failed(format!(
-                        "video {usage_key}, language {language}: the upload failed: {}; {undone}",
-                        describe(&error)
-                    )));
+                    return Err(video_failed(format!("video {usage_key}, language {language}: the upload failed: {}; {undone}", describe(&error))));
                 }
             }
         }
@@ -219,11 +211,8 @@ impl MigrateVideo {
             return Ok(None);
         }
         ctx.state_mut(|s| s.stage.step = "write back".into());
-        let request = WriteBackRequest {
-            usage_key: input.unit.usage_key.clone(),
-            edx_video_id: plan.edx_video_id.clone(),
-            branches: plan.write_back.clone(),
-        };
+        let request =
+            WriteBackRequest { usage_key: input.unit.usage_key.clone(), edx_video_id: plan.edx_video_id.clone(), branches: plan.write_back.clone() };
         let outcome = ctx.execute_activity(WriteBack, request, options).await.map_err(|e| {
             video_failed(format!(
                 "video {}: edx-val holds its transcripts under {}, but writing that edx_video_id into the block failed: {}",

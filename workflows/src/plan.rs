@@ -172,7 +172,11 @@ mod tests {
     fn published_wins_draft_adds_and_edxval_languages_are_left_alone() {
         let copies = [
             copy(Branch::Published, "", vec![("de", transcript(Branch::Published, "p-de")), ("en", transcript(Branch::Published, "p-en"))]),
-            copy(Branch::Draft, "", vec![("de", transcript(Branch::Draft, "d-de")), ("it", transcript(Branch::Draft, "d-it")), ("en", transcript(Branch::Draft, "p-en"))]),
+            copy(
+                Branch::Draft,
+                "",
+                vec![("de", transcript(Branch::Draft, "d-de")), ("it", transcript(Branch::Draft, "d-it")), ("en", transcript(Branch::Draft, "p-en"))],
+            ),
         ];
         let mut plan = plan_video("v", &copies, &BTreeSet::from(["en".to_string(), "ja".to_string()]));
         assert_eq!(plan.failures, vec![]);
