@@ -85,18 +85,17 @@ async fn world(modulestore: &Modulestore, sql: &AnyPool, bucket: &TranscriptBuck
             format!("SELECT COUNT(*) FROM video_config_migrationenqueuedcourse WHERE course_id IN ({})", marks(courses.len())),
             courses.clone(),
         ),
-        (
-            "course index",
-            format!(
-                "SELECT COUNT(*) FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id IN ({}) AND draft_version <> ''",
-                marks(courses.len())
-            ),
-            courses.clone(),
-        ),
     ] {
         counts.push((name.to_string(), count(query, values).await));
     }
-    let mut documents = Vec::new();
+    let marks_courses = marks(courses.len());
+    let mut heads = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(format!(
+        "SELECT course_id, draft_version, published_version FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id IN ({marks_courses})"
+    )));
+    for course in &courses {
+        heads = heads.bind(course);
+    }
+    let mut documents: Vec<String> = heads.fetch_all(sql).await.unwrap().into_iter().map(|h| format!("SQL course index: {h:?}")).collect();
     for collection in [activities::modulestore::STRUCTURES, activities::modulestore::ACTIVE_VERSIONS, activities::modulestore::OLD_MONGO] {
         let all: Vec<Document> =
             modulestore.database().collection::<Document>(collection).find(bson::doc! {}).await.unwrap().try_collect().await.unwrap();
@@ -124,6 +123,13 @@ async fn courses_migrate_validate_and_flip_their_flag_once() {
     let sql = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let courses: Vec<CourseKey> = manifest.courses.iter().map(|c| c.course_key.parse().unwrap()).collect();
+    // Installations without edx-platform's SQL course index keep split heads in MongoDB only.
+    let mongo_only = courses.iter().find(|c| !c.old_style && c.org.starts_with("BulkU")).expect("a generated split course");
+    sqlx::query("DELETE FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id = ?")
+        .bind(mongo_only.to_string())
+        .execute(&sql)
+        .await
+        .unwrap();
 
     with_worker(&settings, |client, queue| async move {
         // A dry run reports what would be migrated and writes nothing anywhere.

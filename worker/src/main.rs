@@ -20,6 +20,9 @@ struct Args {
 enum Command {
     /// Connect to every store and to Temporal, and report what is found there.
     Check,
+    /// Print the key of every course in the modulestore, one per line (entries that are not
+    /// valid course keys go to stderr).
+    Courses,
     /// Run a worker for the migration's workflows and activities until SIGINT or SIGTERM.
     Worker {
         /// Activities this worker runs at once.
@@ -45,6 +48,13 @@ async fn main() -> ExitCode {
             findings.iter().for_each(|finding| println!("{finding}"));
             if findings.iter().all(|f| f.result.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
+        Command::Courses => match list_courses(&config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("courses: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Worker { max_activities } => match worker::run::run(&config, max_activities).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -53,4 +63,16 @@ async fn main() -> ExitCode {
             }
         },
     }
+}
+
+async fn list_courses(config: &config::Config) -> anyhow::Result<()> {
+    let modulestore = activities::modulestore::Modulestore::connect(&config.stores.modulestore).await?;
+    let listing = modulestore.course_keys().await?;
+    for course in &listing.courses {
+        println!("{course}");
+    }
+    for invalid in &listing.invalid {
+        eprintln!("not a course key, left out: {invalid}");
+    }
+    Ok(())
 }

@@ -248,12 +248,9 @@ impl MigrateCourse {
             tally(&mut carried, result);
         }
         ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
-        if !input.dry_run && carried.failures.len() > failures_before {
-            let record =
-                RecordFailures { course_key: course.clone(), run_number: carried.run_number, failures: carried.failures[failures_before..].to_vec() };
-            ctx.execute_activity(RecordRunFailures, record, activity.clone())
-                .await
-                .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))?;
+        if !input.dry_run {
+            let failures = carried.failures[failures_before..].to_vec();
+            Self::record_failures(ctx, &course, carried.run_number, failures, &activity).await?;
         }
         // Only the first failures and plans travel on; the counts keep the totals.
         carried.failures.truncate(FAILURES_SHOWN);
@@ -356,6 +353,23 @@ impl MigrateCourse {
         result
     }
 
+    /// Appends failed videos to the course log.
+    async fn record_failures(
+        ctx: &mut WorkflowContext<Self>,
+        course: &CourseKey,
+        run_number: u32,
+        failures: Vec<VideoFailure>,
+        activity: &ActivityOptions,
+    ) -> WorkflowResult<()> {
+        if failures.is_empty() {
+            return Ok(());
+        }
+        let record = RecordFailures { course_key: course.clone(), run_number, failures };
+        ctx.execute_activity(RecordRunFailures, record, activity.clone())
+            .await
+            .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))
+    }
+
     /// Validates every video, records the run's end in the course log and, when nothing
     /// failed, switches the course's flag on.
     async fn validate_and_finish(
@@ -376,14 +390,9 @@ impl MigrateCourse {
             carried.counts.validated_videos += validated.videos;
             carried.counts.validated_transcripts += validated.transcripts;
             carried.counts.validation_failures += validated.failures.len() as u32;
-            if !validated.failures.is_empty() {
-                let record = RecordFailures { course_key: course.clone(), run_number: carried.run_number, failures: validated.failures.clone() };
-                ctx.execute_activity(RecordRunFailures, record, activity.clone())
-                    .await
-                    .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))?;
-                let room = FAILURES_SHOWN.saturating_sub(carried.failures.len());
-                carried.failures.extend(validated.failures.into_iter().take(room));
-            }
+            Self::record_failures(ctx, course, carried.run_number, validated.failures.clone(), activity).await?;
+            let room = FAILURES_SHOWN.saturating_sub(carried.failures.len());
+            carried.failures.extend(validated.failures.into_iter().take(room));
             ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
             after = validated.next;
             if after.is_none() {
