@@ -33,7 +33,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    // `RUST_LOG` when set; otherwise the worker says what it is doing, and Temporal's core only warns.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_client=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let args = Args::parse();
     let config = match config::Config::load(args.env_file.as_deref()) {
         Ok(config) => config,
