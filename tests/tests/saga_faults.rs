@@ -155,14 +155,29 @@ async fn edxval_state(edxval: &AnyPool, course_key: &str) -> (i64, BTreeSet<Stri
     (videos, keys.into_iter().map(|(k,)| k).collect())
 }
 
-#[tokio::test]
-async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
-    let (settings, _, manifest) = seed_isolated("faults", Plan { bulk_courses: 0, ..Plan::default() }).await;
+struct DemoCourse {
+    settings: activities::settings::StoreSettings,
+    modulestore: Modulestore,
+    edxval: AnyPool,
+    bucket: TranscriptBucket,
+    course: String,
+    units: Vec<VideoUnit>,
+}
+
+/// The showcase seeded for this test alone, and the videos of its split demo course.
+async fn demo_course(test: &str) -> DemoCourse {
+    let (settings, _, manifest) = seed_isolated(test, Plan { bulk_courses: 0, ..Plan::default() }).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let course = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.clone();
     let units = course_units(&modulestore, &course.parse::<CourseKey>().unwrap()).await;
+    DemoCourse { settings, modulestore, edxval, bucket, course, units }
+}
+
+#[tokio::test]
+async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
+    let DemoCourse { settings, modulestore, edxval, bucket, course, units } = demo_course("faults").await;
     let client = client().await;
 
     for (fault, block_id) in [
@@ -208,12 +223,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
 
 #[tokio::test]
 async fn a_transcript_a_user_adds_between_diff_and_commit_is_kept_and_ours_is_removed() {
-    let (settings, _, manifest) = seed_isolated("userrow", Plan { bulk_courses: 0, ..Plan::default() }).await;
-    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
-    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
-    let bucket = TranscriptBucket::connect(&settings.s3).await;
-    let course = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.clone();
-    let units = course_units(&modulestore, &course.parse::<CourseKey>().unwrap()).await;
+    let DemoCourse { settings, edxval, bucket, units, .. } = demo_course("userrow").await;
     let unit = units.iter().find(|u| u.usage_key.block_id == "lecture5_known_to_edxval").unwrap();
     let objects_before = bucket.list("").await.unwrap();
 
