@@ -49,18 +49,20 @@ async fn validate_video(sql: &AnyPool, bucket: &TranscriptBucket, unit: &VideoUn
     if languages.is_empty() {
         return Ok(problems);
     }
-    for copy in unit.copies.iter().filter(|c| c.fields.edx_video_id.is_empty()) {
-        problems.push(format!(
-            "validation: course {course}, video {video}: the {} copy of the block has no edx_video_id; the LMS would not find edx-val video {id}",
-            copy.branch
-        ));
-    }
     let mut conn = sql.acquire().await.map_err(|e| format!("edx-val: {e}"))?;
     let in_edxval = match edxval::video(&mut conn, &id).await.map_err(|e| format!("edx-val: {e}"))? {
         Some(row) => edxval::transcripts(&mut conn, row.id).await.map_err(|e| format!("edx-val: {e}"))?,
         None => Default::default(),
     };
     drop(conn);
+    if !in_edxval.is_empty() {
+        for copy in unit.copies.iter().filter(|c| c.fields.edx_video_id.is_empty()) {
+            problems.push(format!(
+                "validation: course {course}, video {video}: the {} copy of the block has no edx_video_id; the LMS would not find edx-val video {id}",
+                copy.branch
+            ));
+        }
+    }
     for language in languages.iter().filter(|l| !in_edxval.contains_key(*l)) {
         problems
             .push(format!("validation: course {course}, video {video}, language {language}: edx-val video {id} has no transcript in this language"));
