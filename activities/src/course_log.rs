@@ -13,11 +13,6 @@ use workflows::steps::{BeginCourseRun, FinishCourseRun, FlagOutcome, RecordFailu
 
 use crate::edxval::utc_now;
 
-pub const RUN_TABLE: &str = "transcript_migrator_course_run";
-pub const FAILURE_TABLE: &str = "transcript_migrator_video_failure";
-pub const FLAG_TABLE: &str = "video_config_coursevideotranscriptenabledflag";
-pub const ENQUEUED_TABLE: &str = "video_config_migrationenqueuedcourse";
-
 /// Plain types both SQLite and MySQL/MariaDB take as they are.
 const CREATE: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS transcript_migrator_course_run (

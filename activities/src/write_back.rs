@@ -43,6 +43,7 @@ fn current_id(fields: &Document) -> String {
     fields.get_str("edx_video_id").map(str::trim).unwrap_or("").to_string()
 }
 
+#[derive(Clone, Copy)]
 enum Found {
     Written,
     Already,
@@ -238,11 +239,6 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
             published = Some(found);
         }
     }
-    let shown = |document: Option<&Found>| match document {
-        Some(Found::Written) => Found::Written,
-        Some(Found::Already) => Found::Already,
-        Some(Found::Gone) | None => Found::Gone,
-    };
-    let draft_view = shown(draft.as_ref().or(published.as_ref()));
-    Ok(vec![(Branch::Published, shown(published.as_ref())), (Branch::Draft, draft_view)])
+    let draft_view = draft.or(published).unwrap_or(Found::Gone);
+    Ok(vec![(Branch::Published, published.unwrap_or(Found::Gone)), (Branch::Draft, draft_view)])
 }

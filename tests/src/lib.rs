@@ -104,15 +104,7 @@ pub fn repo_root() -> PathBuf {
 /// (`edxval.api.get_video_transcript_data`, django-storages on the stack's S3).
 /// `Ok((file_name, content))`, or `Err((exit code, stderr))`.
 pub fn edxval_read(s3_bucket: &str, edx_video_id: &str, language: &str) -> Result<(String, String), (i32, String)> {
-    let path = env_file();
-    let values = std::fs::read_to_string(&path).unwrap();
-    let output = std::process::Command::new(stack_python())
-        .arg(repo_root().join("scripts/edxval_read.py"))
-        .args([edx_video_id, language])
-        .envs(values.lines().filter_map(|l| l.split_once('=')))
-        .env("S3_BUCKET", s3_bucket)
-        .output()
-        .expect("running the stack's python");
+    let output = edxval_read_command(s3_bucket).args([edx_video_id, language]).output().expect("running the stack's python");
     if !output.status.success() {
         return Err((output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned()));
     }
@@ -120,16 +112,20 @@ pub fn edxval_read(s3_bucket: &str, edx_video_id: &str, language: &str) -> Resul
     Ok((value["file_name"].as_str().unwrap().into(), value["content"].as_str().unwrap().into()))
 }
 
+/// `scripts/edxval_read.py` under the stack's python, with the stack's settings and `s3_bucket`.
+fn edxval_read_command(s3_bucket: &str) -> std::process::Command {
+    let values = std::fs::read_to_string(env_file()).unwrap();
+    let mut command = std::process::Command::new(stack_python());
+    command.arg(repo_root().join("scripts/edxval_read.py")).envs(values.lines().filter_map(|l| l.split_once('='))).env("S3_BUCKET", s3_bucket);
+    command
+}
+
 /// Reads many transcripts through edx-val's own Python API in one process:
 /// `Ok((file_name, content))` or `Err(what edx-val raised)` for each `(edx_video_id, language)`.
 pub fn edxval_read_many(s3_bucket: &str, wanted: &[(String, String)]) -> Vec<Result<(String, String), String>> {
     use std::io::Write;
-    let values = std::fs::read_to_string(env_file()).unwrap();
-    let mut child = std::process::Command::new(stack_python())
-        .arg(repo_root().join("scripts/edxval_read.py"))
+    let mut child = edxval_read_command(s3_bucket)
         .arg("--batch")
-        .envs(values.lines().filter_map(|l| l.split_once('=')))
-        .env("S3_BUCKET", s3_bucket)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -94,7 +94,6 @@ impl MigrateCourseInput {
 /// What a run has done so far, handed from one page's run to the next.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Carried {
-    pub first_run_id: String,
     /// The run's number in the course log (0 for dry runs, which are not logged).
     pub run_number: u32,
     pub after: Option<UsageKey>,
@@ -216,17 +215,16 @@ impl MigrateCourse {
             Some(carried) => carried,
             None => {
                 ctx.upsert_search_attributes([COURSE_KEY.value_set(course.to_string()), DRY_RUN.value_set(input.dry_run)]);
-                let first_run_id = ctx.run_id().to_string();
                 let run_number = match input.dry_run {
                     true => 0,
                     false => {
-                        let begin = BeginCourseRun { course_key: course.clone(), workflow_id: expected_id, first_run_id: first_run_id.clone() };
+                        let begin = BeginCourseRun { course_key: course.clone(), workflow_id: expected_id, first_run_id: ctx.run_id().to_string() };
                         ctx.execute_activity(BeginRun, begin, activity.clone())
                             .await
                             .map_err(|e| course_failed(format!("course {course}: opening the course log failed: {}", describe(&e))))?
                     }
                 };
-                Carried { first_run_id, run_number, ..Carried::default() }
+                Carried { run_number, ..Carried::default() }
             }
         };
         ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
