@@ -8,6 +8,7 @@ use mongodb::gridfs::GridFsBucket;
 use workflows::CourseKey;
 
 use crate::settings::MongoSettings;
+use crate::throttle::Throttle;
 
 /// The asset name Studio gives an uploaded file (`StaticContent.compute_location` with
 /// opaque-keys' `clean_keeping_underscores`): `/` becomes `_`, then every character outside
@@ -57,6 +58,7 @@ pub struct AssetFile {
 pub struct Contentstore {
     database: Database,
     bucket: GridFsBucket,
+    reads: Throttle,
 }
 
 impl Contentstore {
@@ -66,7 +68,12 @@ impl Contentstore {
     }
 
     pub fn new(database: Database) -> Self {
-        Self { bucket: database.gridfs_bucket(None), database }
+        Self { bucket: database.gridfs_bucket(None), database, reads: Throttle::default() }
+    }
+
+    /// At most `reads` queries per second from this handle and its clones.
+    pub fn throttled(self, reads: Throttle) -> Self {
+        Self { reads, ..self }
     }
 
     pub fn database(&self) -> &Database {
@@ -84,6 +91,7 @@ impl Contentstore {
             },
             id => doc! { "_id": id },
         };
+        self.reads.wait().await;
         let found = files.find_one(filter).projection(doc! { "_id": 1, "length": 1 }).await?;
         Ok(found.map(|file| AssetFile {
             name: name.into(),
@@ -98,6 +106,7 @@ impl Contentstore {
     }
 
     pub async fn read(&self, file: &AssetFile) -> mongodb::error::Result<Vec<u8>> {
+        self.reads.wait().await;
         let mut stream = self.bucket.open_download_stream(file.id.clone()).await?;
         let mut bytes = Vec::with_capacity(file.length as usize);
         stream.read_to_end(&mut bytes).await?;

@@ -32,10 +32,12 @@ pub fn page_of(units: Vec<VideoUnit>, request: &PageRequest) -> (Vec<VideoUnit>,
 
 pub async fn discover(modulestore: &Modulestore, request: &PageRequest) -> mongodb::error::Result<DiscoveredPage> {
     if !modulestore.course_exists(&request.course_key).await? {
-        return Ok(DiscoveredPage { course_exists: false, units: Vec::new(), next: None });
+        return Ok(DiscoveredPage { course_exists: false, total_videos: 0, units: Vec::new(), next: None });
     }
-    let (units, next) = page_of(course_units(modulestore, &request.course_key).await?, request);
-    Ok(DiscoveredPage { course_exists: true, units, next })
+    let all = course_units(modulestore, &request.course_key).await?;
+    let total_videos = all.len() as u32;
+    let (units, next) = page_of(all, request);
+    Ok(DiscoveredPage { course_exists: true, total_videos, units, next })
 }
 
 #[cfg(test)]

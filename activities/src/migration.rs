@@ -8,8 +8,8 @@ use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 use workflows::plan::VideoPlan;
 use workflows::steps::{
-    BeginCourseRun, CommitOutcome, CommitRequest, CompensateRequest, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures,
-    UploadRequest, Uploaded, ValidatedPage, WriteBackOutcome, WriteBackRequest,
+    BeginCourseRun, CommitOutcome, CommitRequest, CompensateRequest, CourseSelection, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest,
+    RecordFailures, SelectedCourses, UploadRequest, Uploaded, ValidatedPage, WriteBackOutcome, WriteBackRequest,
 };
 use workflows::video::VideoUnit;
 
@@ -39,6 +39,11 @@ fn final_failure(kind: &str, message: impl std::fmt::Display) -> ActivityError {
 
 #[activities]
 impl MigrationActivities {
+    #[activity(name = "select_courses")]
+    pub async fn select_courses(self: Arc<Self>, _ctx: ActivityContext, selection: CourseSelection) -> Result<SelectedCourses, ActivityError> {
+        crate::select_courses::select_courses(&self.modulestore, &self.edxval, &selection).await.map_err(|e| retryable("StoreUnavailable", e))
+    }
+
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
         crate::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.map_err(|e| retryable("StoreUnavailable", e))
@@ -113,12 +118,13 @@ impl MigrationActivities {
 #[cfg(test)]
 mod tests {
     use temporalio_common::ActivityDefinition;
-    use workflows::steps::{BeginRun, Commit, Compensate, Diff, Discover, FinishRun, RecordRunFailures, Upload, Validate, WriteBack};
+    use workflows::steps::{BeginRun, Commit, Compensate, Diff, Discover, FinishRun, RecordRunFailures, SelectCourses, Upload, Validate, WriteBack};
 
     use super::MigrationActivities;
 
     #[test]
     fn implemented_under_the_names_the_workflows_call() {
+        assert_eq!(MigrationActivities::select_courses.name(), SelectCourses.name());
         assert_eq!(MigrationActivities::diff.name(), Diff.name());
         assert_eq!(MigrationActivities::upload.name(), Upload.name());
         assert_eq!(MigrationActivities::commit.name(), Commit.name());

@@ -12,6 +12,7 @@ pub use workflows::video::{TranscriptsField, VideoFields};
 use workflows::{Branch, CourseKey, CourseKeyError, UsageKey};
 
 use crate::settings::MongoSettings;
+use crate::throttle::Throttle;
 
 pub const ACTIVE_VERSIONS: &str = "modulestore.active_versions";
 pub const STRUCTURES: &str = "modulestore.structures";
@@ -82,6 +83,7 @@ pub struct CourseListing {
 #[derive(Clone)]
 pub struct Modulestore {
     database: Database,
+    reads: Throttle,
 }
 
 impl Modulestore {
@@ -91,7 +93,17 @@ impl Modulestore {
     }
 
     pub fn new(database: Database) -> Self {
-        Self { database }
+        Self { database, reads: Throttle::default() }
+    }
+
+    /// At most `reads` queries per second from this handle and its clones.
+    pub fn throttled(self, reads: Throttle) -> Self {
+        Self { reads, ..self }
+    }
+
+    /// Waits for a query's turn under the read throttle.
+    pub async fn read_slot(&self) {
+        self.reads.wait().await;
     }
 
     pub fn database(&self) -> &Database {
@@ -110,6 +122,7 @@ impl Modulestore {
             }
             Err(error) => invalid.push(error),
         };
+        self.read_slot().await;
         let mut indexes = self.database.collection::<Document>(ACTIVE_VERSIONS).find(doc! {}).await?;
         while let Some(index) = indexes.try_next().await? {
             let versions = index.get_document("versions").ok();
@@ -119,6 +132,7 @@ impl Modulestore {
                 record(CourseKey::new_style(part("org"), part("course"), part("run")));
             }
         }
+        self.read_slot().await;
         let mut courses =
             self.database.collection::<Document>(OLD_MONGO).find(doc! { "_id.category": "course" }).projection(doc! { "_id": 1 }).await?;
         while let Some(course) = courses.try_next().await? {
@@ -140,6 +154,7 @@ impl Modulestore {
 
     /// Whether the modulestore has the course, in the layout its key says.
     pub async fn course_exists(&self, course: &CourseKey) -> mongodb::error::Result<bool> {
+        self.read_slot().await;
         let found = if course.old_style {
             self.database
                 .collection::<Document>(OLD_MONGO)
@@ -158,6 +173,7 @@ impl Modulestore {
 
     /// The head structure of a split course's branch, if the course and branch exist.
     pub async fn split_head(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Option<Bson>> {
+        self.read_slot().await;
         let index = self
             .database
             .collection::<Document>(ACTIVE_VERSIONS)
@@ -170,6 +186,7 @@ impl Modulestore {
         let Some(head) = self.split_head(course, branch).await? else {
             return Ok(Vec::new());
         };
+        self.read_slot().await;
         let Some(structure) =
             self.database.collection::<Document>(STRUCTURES).find_one(doc! { "_id": head }).projection(doc! { "blocks": 1 }).await?
         else {
@@ -197,6 +214,7 @@ impl Modulestore {
         if branch == Branch::Draft {
             revision_filter.push(Bson::String("draft".into()));
         }
+        self.read_slot().await;
         let mut documents = self
             .database
             .collection::<Document>(OLD_MONGO)

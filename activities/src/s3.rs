@@ -1,5 +1,6 @@
 //! The transcripts bucket edx-val reads from.
 
+use crate::throttle::Throttle;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
@@ -34,6 +35,7 @@ pub struct S3Error {
 pub struct TranscriptBucket {
     client: Client,
     bucket: String,
+    requests: Throttle,
 }
 
 impl TranscriptBucket {
@@ -53,7 +55,12 @@ impl TranscriptBucket {
         if let Some(endpoint) = &settings.endpoint_url {
             config = config.endpoint_url(endpoint).force_path_style(true);
         }
-        Self { client: Client::from_conf(config.build()), bucket: settings.bucket.clone() }
+        Self { client: Client::from_conf(config.build()), bucket: settings.bucket.clone(), requests: Throttle::default() }
+    }
+
+    /// At most `requests` S3 requests per second from this bucket handle and its clones.
+    pub fn throttled(self, requests: Throttle) -> Self {
+        Self { requests, ..self }
     }
 
     pub fn bucket(&self) -> &str {
@@ -76,6 +83,7 @@ impl TranscriptBucket {
     /// Writes the object only if the key is free, so nothing that exists is ever overwritten.
     /// The object carries the SHA-256 of its bytes (`x-amz-meta-sha256`) for validation.
     pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
+        self.requests.wait().await;
         let sha256 = hex::encode(Sha256::digest(&body));
         let sent = self
             .client
@@ -104,6 +112,7 @@ impl TranscriptBucket {
     /// The object's bytes and the SHA-256 recorded when the migration wrote it (none for objects
     /// others wrote).
     pub async fn get_with_sha256(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, S3Error> {
+        self.requests.wait().await;
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => {
                 let recorded = object.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned();
@@ -122,6 +131,7 @@ impl TranscriptBucket {
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), S3Error> {
+        self.requests.wait().await;
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| self.error("DELETE", key, e))?;
         Ok(())
     }

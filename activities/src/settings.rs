@@ -49,6 +49,19 @@ pub enum SettingsError {
     Syntax { path: String, line: usize },
     #[error("{key} is not set (in the environment or the env file)")]
     Missing { key: &'static str },
+    #[error("{key}={value:?} is not a number of requests per second")]
+    NotARate { key: &'static str, value: String },
+}
+
+/// A per-second rate limit: unset, empty or 0 for none.
+fn rate(env: &Env, key: &'static str) -> Result<Option<f64>, SettingsError> {
+    match env.get(key).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => match value.parse::<f64>() {
+            Ok(rate) if rate >= 0.0 && rate.is_finite() => Ok((rate > 0.0).then_some(rate)),
+            _ => Err(SettingsError::NotARate { key, value: value.into() }),
+        },
+    }
 }
 
 /// The merged configuration values: env file first, process environment on top.
@@ -131,6 +144,10 @@ pub struct StoreSettings {
     pub s3: S3Settings,
     /// `sqlite:///path/to/db.sqlite3` or `mysql://user:password@host:port/database`.
     pub edxval_database_url: Secret,
+    /// Per worker: MongoDB queries (modulestore and contentstore together) and S3 requests
+    /// per second; `None` for no limit.
+    pub mongo_reads_per_second: Option<f64>,
+    pub s3_requests_per_second: Option<f64>,
 }
 
 impl StoreSettings {
@@ -149,6 +166,8 @@ impl StoreSettings {
                 secret_access_key: env.get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
             },
             edxval_database_url: Secret::new(env.require("EDXVAL_DATABASE_URL")?),
+            mongo_reads_per_second: rate(env, "MONGO_READS_PER_SECOND")?,
+            s3_requests_per_second: rate(env, "S3_REQUESTS_PER_SECOND")?,
         })
     }
 }

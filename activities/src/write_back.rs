@@ -108,6 +108,7 @@ async fn write_split_branch(
                 None => return Ok(Found::Gone),
             },
         };
+        modulestore.read_slot().await;
         let Some(mut structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| store(usage_key, e))? else {
             return Err(store(usage_key, format!("the {branch} head {head} of {course} has no structure document")));
         };
@@ -193,6 +194,7 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
         "_id.tag": "i4x", "_id.org": &course.org, "_id.course": &course.course,
         "_id.category": "video", "_id.name": &usage_key.block_id,
     };
+    modulestore.read_slot().await;
     let documents: Vec<Document> = collection
         .find(filter)
         .projection(doc! { "_id": 1, "metadata.edx_video_id": 1 })

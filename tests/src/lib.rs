@@ -154,3 +154,109 @@ pub fn edxval_read_many(s3_bucket: &str, wanted: &[(String, String)]) -> Vec<Res
 pub async fn course_units(modulestore: &activities::modulestore::Modulestore, course: &workflows::CourseKey) -> Vec<workflows::video::VideoUnit> {
     activities::discover::course_units(modulestore, course).await.unwrap()
 }
+
+/// What a migration leaves behind for a seeded dataset, with the dataset's tag taken out, so
+/// that two datasets seeded from the same plan (under different tags) compare equal: the
+/// content of every object in the bucket, every edx-val transcript of the dataset's videos with
+/// its content, and each course's flag.
+#[derive(Debug, PartialEq)]
+pub struct FinalState {
+    /// SHA-256 of each object in the bucket, with how many objects have it.
+    pub objects: std::collections::BTreeMap<String, usize>,
+    /// (usage key, language) → SHA-256 of the object edx-val names (`missing` if there is none).
+    pub transcripts: std::collections::BTreeMap<(String, String), String>,
+    /// Course key → whether its newest flag row is enabled (`None`: no row).
+    pub flags: std::collections::BTreeMap<String, Option<bool>>,
+}
+
+pub async fn final_state(settings: &StoreSettings, manifest: &Manifest) -> FinalState {
+    use sha2::Digest;
+    let untagged = |text: &str| text.replace(&manifest.tag, "");
+    let sha = |bytes: &[u8]| hex::encode(sha2::Sha256::digest(bytes));
+    let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
+    let mut objects = std::collections::BTreeMap::new();
+    for key in bucket.list("").await.unwrap() {
+        *objects.entry(sha(&bucket.get(&key).await.unwrap().unwrap())).or_insert(0) += 1;
+    }
+    let pool = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let (mut transcripts, mut flags) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    for course in &manifest.courses {
+        flags.insert(untagged(&course.course_key), activities::course_log::flag(&mut conn, &course.course_key).await.unwrap());
+        for video in &course.videos {
+            let id = match video.edx_video_id.as_str() {
+                "" => workflows::ids::external_edx_video_id(&video.usage_key),
+                id => id.to_string(),
+            };
+            let Some(found) = activities::edxval::video(&mut conn, &id).await.unwrap() else { continue };
+            for (language, row) in activities::edxval::transcripts(&mut conn, found.id).await.unwrap() {
+                let content = bucket.get(&row.transcript).await.unwrap().map_or_else(|| "missing".to_string(), |bytes| sha(&bytes));
+                transcripts.insert((untagged(&video.usage_key), language), content);
+            }
+        }
+    }
+    FinalState { objects, transcripts, flags }
+}
+
+/// The commands of the README's "Operating a migration", by the `[name]` of the comment above
+/// each, continuation lines joined.
+pub fn readme_commands() -> std::collections::BTreeMap<String, String> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme.split("\n## Operating a migration").nth(1).expect("the README has 'Operating a migration'");
+    let section = section.split("\n## ").next().unwrap();
+    let mut commands = std::collections::BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in section.lines() {
+        if let Some(rest) = line.strip_prefix("# [") {
+            commands.extend(current.take());
+            let name = rest.split(']').next().unwrap().to_string();
+            current = Some((name, String::new()));
+        } else if line.starts_with("```") || line.starts_with('#') {
+            commands.extend(current.take());
+        } else if let Some((_, command)) = current.as_mut() {
+            command.push_str(line.trim_end_matches('\\').trim());
+            command.push(' ');
+        }
+    }
+    commands.extend(current);
+    commands
+}
+
+/// Runs the README's operator commands with the stack's `temporal` CLI, the stack's Temporal
+/// address and the variables the commands use (`QUEUE`, `COURSE`, `COURSES`, `BATCH`).
+pub struct OperatorCli {
+    commands: std::collections::BTreeMap<String, String>,
+    vars: Vec<(String, String)>,
+}
+
+impl OperatorCli {
+    pub fn new(vars: &[(&str, &str)]) -> Self {
+        let env = stack_env();
+        let address = env.require("TEMPORAL_ADDRESS").unwrap().trim_start_matches("http://").to_string();
+        let path = format!("{}/bin:{}", env.require("STACK_VENV").unwrap(), std::env::var("PATH").unwrap_or_default());
+        let mut all = vec![("TEMPORAL_ADDRESS".to_string(), address), ("PATH".to_string(), path)];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Self { commands: readme_commands(), vars: all }
+    }
+
+    /// Runs the command named `[name]`, `extra` appended (such as `-o json`), with `overrides`
+    /// of the variables; returns its stdout, or panics with its stderr.
+    pub fn run(&self, name: &str, extra: &str, overrides: &[(&str, &str)]) -> String {
+        let command = self.commands.get(name).unwrap_or_else(|| panic!("the README has no command [{name}]"));
+        let output = std::process::Command::new("bash")
+            .args(["-c", &format!("{command} {extra}")])
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(overrides.iter().copied())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "[{name}] {command} {extra} failed: {stderr}\n{stdout}");
+        stdout
+    }
+
+    /// Runs `[name]` with `-o json` and parses what it prints.
+    pub fn json(&self, name: &str, overrides: &[(&str, &str)]) -> serde_json::Value {
+        let stdout = self.run(name, "-o json", overrides);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("[{name}] printed no JSON ({e}): {stdout}"))
+    }
+}

@@ -24,7 +24,7 @@ async fn run_course(client: &Client, queue: &str, course: &CourseKey, dry_run: b
     let mut input = MigrateCourseInput::new(course, dry_run);
     input.page_size = 3; // several pages, so continue-as-new is exercised
     input.max_videos_in_flight = 3;
-    input.retry = RetrySettings { initial_interval_ms: 100, maximum_attempts: 3 };
+    input.retry = RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() };
     let options = WorkflowStartOptions::new(queue.to_string(), course_workflow_id(course, dry_run)).build();
     let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
     handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("course {course}: {e:?}"))

@@ -24,7 +24,7 @@ async fn migrate(client: &Client, task_queue: &str, input: MigrateVideoInput) ->
 }
 
 fn fast_retries() -> RetrySettings {
-    RetrySettings { initial_interval_ms: 100, maximum_attempts: 3 }
+    RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() }
 }
 
 #[tokio::test]

@@ -128,7 +128,11 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
     let runtime = Runtime::from_current_tokio(RuntimeOptions::default()).unwrap();
     let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
     let shutdown = worker.shutdown_handle();
-    let input = MigrateVideoInput { unit: unit.clone(), dry_run: false, retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3 } };
+    let input = MigrateVideoInput {
+        unit: unit.clone(),
+        dry_run: false,
+        retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() },
+    };
     let id = format!("test-fault-{}", unique_tag("w"));
     let (ran, result) = tokio::join!(worker.run(), async {
         let start = WorkflowStartOptions::new(task_queue.to_string(), id).build();

@@ -8,7 +8,8 @@ use temporalio_client::{ClientTlsOptions, ConnectionOptions, TlsOptions, Url};
 
 #[derive(Debug, Clone)]
 pub struct TemporalSettings {
-    /// `http://host:7233`, or `https://…` for TLS.
+    /// `http://host:7233`, or `https://…` for TLS. A bare `host:7233`, the form the `temporal`
+    /// CLI reads from the same `TEMPORAL_ADDRESS`, means `http://host:7233`.
     pub address: String,
     pub namespace: String,
     pub task_queue: String,
@@ -22,7 +23,10 @@ impl TemporalSettings {
     pub fn from_env(env: &Env) -> Result<Self, SettingsError> {
         let path = |key: &str| env.get(key).map(PathBuf::from);
         Ok(Self {
-            address: env.or("TEMPORAL_ADDRESS", "http://127.0.0.1:7233").into(),
+            address: match env.or("TEMPORAL_ADDRESS", "127.0.0.1:7233") {
+                url if url.contains("://") => url.into(),
+                host_port => format!("http://{host_port}"),
+            },
             namespace: env.or("TEMPORAL_NAMESPACE", "default").into(),
             task_queue: env.or("TEMPORAL_TASK_QUEUE", "transcript-migration").into(),
             tls_ca_cert: path("TEMPORAL_TLS_CA_CERT"),

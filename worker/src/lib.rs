@@ -1,5 +1,6 @@
-//! The transcript-migrator's configuration and wiring; `main.rs` is its command line.
+//! The transcript-migrator's configuration and wiring; `cli` is its command line.
 
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod run;

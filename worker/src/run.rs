@@ -6,12 +6,14 @@ use activities::migration::MigrationActivities;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
 use activities::settings::StoreSettings;
+use activities::throttle::Throttle;
 use anyhow::Context;
 use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use workflows::migrate_course::MigrateCourse;
+use workflows::migrate_courses::MigrateCourses;
 use workflows::migrate_video::MigrateVideo;
 
 use crate::config::{Config, TemporalSettings};
@@ -23,11 +25,12 @@ pub async fn connect_client(temporal: &TemporalSettings) -> anyhow::Result<Clien
 }
 
 pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<MigrationActivities> {
+    let mongo_reads = Throttle::per_second(stores.mongo_reads_per_second);
     Ok(MigrationActivities {
-        modulestore: Modulestore::connect(&stores.modulestore).await.context("connecting to the modulestore")?,
-        contentstore: Contentstore::connect(&stores.contentstore).await.context("connecting to the contentstore")?,
+        modulestore: Modulestore::connect(&stores.modulestore).await.context("connecting to the modulestore")?.throttled(mongo_reads.clone()),
+        contentstore: Contentstore::connect(&stores.contentstore).await.context("connecting to the contentstore")?.throttled(mongo_reads),
         edxval: activities::edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
-        bucket: TranscriptBucket::connect(&stores.s3).await,
+        bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
     })
 }
 
@@ -40,6 +43,7 @@ pub fn worker_options(task_queue: &str, activities: MigrationActivities, max_act
         .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
         .build();
     Ok(WorkerOptions::new(task_queue.to_string())
+        .register_workflow::<MigrateCourses>()?
         .register_workflow::<MigrateCourse>()?
         .register_workflow::<MigrateVideo>()?
         .register_activities(activities)

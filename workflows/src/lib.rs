@@ -6,7 +6,9 @@
 pub mod ids;
 pub mod keys;
 pub mod migrate_course;
+pub mod migrate_courses;
 pub mod migrate_video;
+pub mod operate;
 pub mod plan;
 pub mod steps;
 pub mod video;

@@ -4,22 +4,26 @@
 //! last page it validates every video against edx-val and S3, and switches the course's
 //! `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
 //! Every real run is recorded in the course log; a dry run writes nothing anywhere.
+//!
+//! Operators steer it with the `pause`, `resume` and `tune` signals (see `operate`); pausing
+//! lets the videos in flight finish and starts no new one until `resume`, across worker
+//! restarts and continue-as-new alike.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use temporalio_common::RetryPolicy;
+use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::IncomingError;
 use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
 use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy, WorkflowContext,
-    WorkflowContextView, WorkflowResult, WorkflowTermination,
+    ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy,
+    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
 use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe};
+use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, millis, pace};
 use crate::steps::{
     BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
     Validate, VideoFailure,
@@ -69,6 +73,9 @@ pub struct MigrateCourseInput {
     pub dry_run: bool,
     #[serde(default = "default_in_flight")]
     pub max_videos_in_flight: u32,
+    /// At most this many videos start per minute (0: no limit).
+    #[serde(default)]
+    pub videos_per_minute: u32,
     #[serde(default = "default_page_size")]
     pub page_size: u32,
     #[serde(default)]
@@ -84,6 +91,7 @@ impl MigrateCourseInput {
             course_key: course_key.to_string(),
             dry_run,
             max_videos_in_flight: default_in_flight(),
+            videos_per_minute: 0,
             page_size: default_page_size(),
             retry: RetrySettings::default(),
             carried: None,
@@ -100,6 +108,11 @@ pub struct Carried {
     pub counts: CourseCounts,
     pub failures: Vec<VideoFailure>,
     pub plans: Vec<PlannedVideo>,
+    /// Whether an operator paused the run (a signal the previous run received).
+    #[serde(default)]
+    pub paused: bool,
+    #[serde(default)]
+    pub videos_started: u32,
 }
 
 /// A dry run's finding for one video.
@@ -126,18 +139,61 @@ pub struct CourseResult {
     pub more_plans: u32,
 }
 
-/// Progress, for `temporal workflow query --name progress`.
+/// Progress, for `temporal workflow query --workflow-id … --type progress`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
+    pub course_key: String,
+    pub state: MigrationState,
+    /// `discover`, `migrate`, `validate`, `finish` or `done`.
     pub stage: String,
-    pub counts: CourseCounts,
+    pub paused: bool,
+    /// The limits in force (changed with the `tune` signal).
+    pub max_videos_in_flight: u32,
+    pub videos_per_minute: u32,
+    /// Videos in the course (known once the first page is read).
+    pub total: Option<u32>,
+    pub started: u32,
+    pub done: u32,
+    pub failed: u32,
+    /// Videos with nothing to migrate.
+    pub skipped: u32,
     pub in_flight: Vec<String>,
+    /// Videos per minute lately, and the time left at that rate.
+    pub throughput: Throughput,
+    pub counts: CourseCounts,
+    /// Why the last `tune` signal was not applied.
+    pub tuning_error: Option<String>,
+}
+
+impl Progress {
+    fn show_counts(&mut self, carried: &Carried) {
+        let counts = &carried.counts;
+        (self.done, self.failed, self.skipped, self.started) = (counts.videos, counts.failed, counts.nothing_to_migrate, carried.videos_started);
+        self.counts = counts.clone();
+    }
+
+    /// The state the run is in now; `Some` when it changed, to be upserted.
+    fn refresh_state(&mut self) -> Option<MigrationState> {
+        let state = match (self.paused, self.stage.as_str()) {
+            (true, _) => MigrationState::Paused,
+            (false, "validate" | "finish") => MigrationState::Validating,
+            (false, _) => MigrationState::Running,
+        };
+        (state != self.state).then(|| {
+            self.state = state;
+            state
+        })
+    }
 }
 
 #[workflow]
 #[derive(Default)]
 pub struct MigrateCourse {
     progress: Progress,
+    /// Videos whose child workflow is running or about to start.
+    running: u32,
+    /// When the next video may start under `videos_per_minute` (workflow time, ms).
+    next_start_ms: u64,
 }
 
 fn bad_input(message: String) -> WorkflowTermination {
@@ -149,7 +205,7 @@ fn course_failed(message: String) -> WorkflowTermination {
 }
 
 /// The message of the innermost application failure of a child: the video's own reason.
-fn child_failure(error: &ChildWorkflowExecutionError) -> String {
+pub(crate) fn child_failure(error: &ChildWorkflowExecutionError) -> String {
     let mut found = None;
     let mut cause = error.cause();
     while let Some(incoming) = cause {
@@ -210,11 +266,92 @@ impl MigrateCourse {
                 "course {course}: start this migration with --workflow-id {expected_id:?}, so that the course cannot run twice at once"
             )));
         }
-        let activity = Self::activity_options(&input.retry);
+        ctx.state_mut(|s| {
+            s.progress.course_key = course.to_string();
+            s.progress.max_videos_in_flight = input.max_videos_in_flight.max(1);
+            s.progress.videos_per_minute = input.videos_per_minute;
+            // A pause may have come with the start, before this line ran.
+            s.progress.paused |= input.carried.as_ref().is_some_and(|c| c.paused);
+            s.progress.refresh_state();
+        });
+        let result = Self::run_page(ctx, input, course).await;
+        if let Err(WorkflowTermination::Failed(_)) = &result {
+            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(MigrationState::Failed.as_str().to_string())]);
+        }
+        result
+    }
+
+    #[query]
+    pub fn progress(&self, _ctx: &WorkflowContextView) -> Progress {
+        self.progress.clone()
+    }
+
+    /// Starts no new video (nor page, nor validation) until `resume`; videos in flight finish.
+    #[signal]
+    pub fn pause(&mut self, ctx: &mut SyncWorkflowContext<Self>, _input: RawValue) {
+        self.progress.paused = true;
+        self.show_state(ctx);
+    }
+
+    #[signal]
+    pub fn resume(&mut self, ctx: &mut SyncWorkflowContext<Self>, _input: RawValue) {
+        self.progress.paused = false;
+        self.show_state(ctx);
+    }
+
+    /// Changes `max_videos_in_flight` and `videos_per_minute` of the running migration.
+    #[signal]
+    pub fn tune(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: RawValue) {
+        match Tuning::from_signal(&input) {
+            Err(error) => self.progress.tuning_error = Some(error),
+            Ok(tuning) => {
+                self.progress.tuning_error = None;
+                if let Some(max) = tuning.max_videos_in_flight {
+                    self.progress.max_videos_in_flight = max;
+                }
+                if let Some(per_minute) = tuning.videos_per_minute {
+                    self.progress.videos_per_minute = per_minute;
+                }
+            }
+        }
+    }
+}
+
+impl MigrateCourse {
+    fn show_state(&mut self, ctx: &SyncWorkflowContext<Self>) {
+        if let Some(state) = self.progress.refresh_state() {
+            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        }
+    }
+
+    fn set_stage(ctx: &mut WorkflowContext<Self>, stage: &str) {
+        let changed = ctx.state_mut(|s| {
+            s.progress.stage = stage.into();
+            s.progress.refresh_state()
+        });
+        if let Some(state) = changed {
+            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        }
+    }
+
+    /// Waits while the run is paused.
+    async fn while_paused(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.wait_condition(|s| !s.progress.paused).await.map_err(|_| WorkflowTermination::cancelled())
+    }
+
+    /// One page: discover, migrate its videos, then continue as new, or validate and finish
+    /// after the last page.
+    async fn run_page(ctx: &mut WorkflowContext<Self>, input: MigrateCourseInput, course: CourseKey) -> WorkflowResult<CourseResult> {
+        let expected_id = course_workflow_id(&course, input.dry_run);
+        let activity = input.retry.activity_options();
         let mut carried = match input.carried.clone() {
             Some(carried) => carried,
             None => {
-                ctx.upsert_search_attributes([COURSE_KEY.value_set(course.to_string()), DRY_RUN.value_set(input.dry_run)]);
+                ctx.upsert_search_attributes([
+                    COURSE_KEY.value_set(course.to_string()),
+                    DRY_RUN.value_set(input.dry_run),
+                    MIGRATION_STATE.value_set(ctx.state(|s| s.progress.state).as_str().to_string()),
+                ]);
                 let run_number = match input.dry_run {
                     true => 0,
                     false => {
@@ -227,9 +364,10 @@ impl MigrateCourse {
                 Carried { run_number, ..Carried::default() }
             }
         };
-        ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
+        ctx.state_mut(|s| s.progress.show_counts(&carried));
 
         Self::set_stage(ctx, "discover");
+        Self::while_paused(ctx).await?;
         let page = PageRequest { course_key: course.clone(), after: carried.after.clone(), page_size: input.page_size.max(1) };
         let discovered = ctx
             .execute_activity(Discover, page, activity.clone())
@@ -238,14 +376,16 @@ impl MigrateCourse {
         if !discovered.course_exists {
             return Err(course_failed(format!("course {course}: the modulestore has no such course")));
         }
+        ctx.state_mut(|s| s.progress.total = Some(discovered.total_videos));
 
         Self::set_stage(ctx, "migrate");
-        let results = Self::migrate_videos(ctx, &input, discovered.units).await;
+        let results = Self::migrate_videos(ctx, &input, &carried, discovered.units).await?;
         let failures_before = carried.failures.len();
+        carried.videos_started += results.len() as u32;
         for result in &results {
             tally(&mut carried, result);
         }
-        ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
+        ctx.state_mut(|s| s.progress.show_counts(&carried));
         if !input.dry_run {
             let failures = carried.failures[failures_before..].to_vec();
             Self::record_failures(ctx, &course, carried.run_number, failures, &activity).await?;
@@ -256,7 +396,11 @@ impl MigrateCourse {
 
         if let Some(next) = discovered.next {
             carried.after = Some(next);
-            let next_input = MigrateCourseInput { carried: Some(carried), ..input };
+            // The next run keeps what operators changed meanwhile.
+            let (paused, max_videos_in_flight, videos_per_minute) =
+                ctx.state(|s| (s.progress.paused, s.progress.max_videos_in_flight, s.progress.videos_per_minute));
+            carried.paused = paused;
+            let next_input = MigrateCourseInput { carried: Some(carried), max_videos_in_flight, videos_per_minute, ..input };
             let raw = serde_json::to_value(&next_input).map_err(|e| course_failed(format!("course {course}: {e}")))?;
             return match ctx.continue_as_new(raw, ContinueAsNewOptions::default()) {
                 Err(continued) => Err(continued),
@@ -268,6 +412,14 @@ impl MigrateCourse {
             false => Self::validate_and_finish(ctx, &course, &activity, &mut carried, input.page_size.max(1)).await?,
         };
         Self::set_stage(ctx, "done");
+        let passed = carried.counts.failed == 0 && carried.counts.validation_failures == 0;
+        let state = match (input.dry_run, passed) {
+            (true, _) => MigrationState::Planned,
+            (false, true) => MigrationState::Passed,
+            (false, false) => MigrationState::Failed,
+        };
+        ctx.state_mut(|s| s.progress.state = state);
+        ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
         let failures_total = carried.counts.failed + carried.counts.validation_failures;
         let plans_total = if input.dry_run { carried.counts.planned } else { 0 };
         Ok(CourseResult {
@@ -282,53 +434,59 @@ impl MigrateCourse {
             plans: carried.plans,
         })
     }
-
-    #[query]
-    pub fn progress(&self, _ctx: &WorkflowContextView) -> Progress {
-        self.progress.clone()
-    }
 }
 
 impl MigrateCourse {
-    fn activity_options(retry: &RetrySettings) -> ActivityOptions {
-        ActivityOptions::with_start_to_close_timeout(Duration::from_secs(600))
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_millis(retry.initial_interval_ms))
-                    .backoff_coefficient(2.0)
-                    .maximum_attempts(retry.maximum_attempts)
-                    .build(),
-            )
-            .build()
-    }
-
-    fn set_stage(ctx: &mut WorkflowContext<Self>, stage: &str) {
-        ctx.state_mut(|s| s.progress.stage = stage.into());
-    }
-
-    /// One child per video, in `max_videos_in_flight` lanes; results in the units' order.
+    /// One child per video, at most `max_videos_in_flight` at a time and `videos_per_minute`
+    /// started per minute (both read live, so `tune` takes effect at once), none while paused.
+    /// Results come in the units' order.
     async fn migrate_videos(
         ctx: &mut WorkflowContext<Self>,
         input: &MigrateCourseInput,
+        carried: &Carried,
         units: Vec<VideoUnit>,
-    ) -> Vec<Result<VideoResult, VideoFailure>> {
+    ) -> WorkflowResult<Vec<Result<VideoResult, VideoFailure>>> {
         let count = units.len();
+        let done_before = carried.counts.videos;
         let queue = Rc::new(RefCell::new(units.into_iter().enumerate()));
         let results: Rc<RefCell<Vec<Option<Result<VideoResult, VideoFailure>>>>> = Rc::new(RefCell::new(vec![None; count]));
-        let lanes = (0..(input.max_videos_in_flight.max(1) as usize).min(count)).map(|_| {
+        let lanes = (0..count).map(|_| {
             let (ctx, queue, results) = (ctx.clone(), queue.clone(), results.clone());
             async move {
                 loop {
+                    ctx.wait_condition(|s| !s.progress.paused && s.running < s.progress.max_videos_in_flight)
+                        .await
+                        .map_err(|_| WorkflowTermination::cancelled())?;
                     let next = queue.borrow_mut().next();
-                    let Some((index, unit)) = next else { break };
+                    let Some((index, unit)) = next else { return WorkflowResult::Ok(()) };
+                    let now = millis(ctx.workflow_time());
+                    let wait = ctx.state_mut(|s| {
+                        s.running += 1;
+                        s.progress.started += 1;
+                        let per_minute = s.progress.videos_per_minute;
+                        pace(&mut s.next_start_ms, now, per_minute)
+                    });
+                    if let Some(wait) = wait {
+                        ctx.timer(wait).await;
+                    }
                     let result = Self::migrate_video(&ctx, input, unit).await;
                     results.borrow_mut()[index] = Some(result);
+                    let now = millis(ctx.workflow_time());
+                    ctx.state_mut(|s| {
+                        s.running -= 1;
+                        s.progress.done += 1;
+                        let done = done_before + results.borrow().iter().flatten().count() as u32;
+                        let remaining = s.progress.total.map(|total| total.saturating_sub(done));
+                        s.progress.throughput.completed(now, remaining);
+                    });
                 }
             }
         });
-        join_all(lanes.collect::<Vec<_>>()).await;
+        for lane in join_all(lanes.collect::<Vec<_>>()).await {
+            lane?;
+        }
         let results = results.take();
-        results.into_iter().flatten().collect()
+        Ok(results.into_iter().flatten().collect())
     }
 
     async fn migrate_video(ctx: &WorkflowContext<Self>, input: &MigrateCourseInput, unit: VideoUnit) -> Result<VideoResult, VideoFailure> {
@@ -380,6 +538,7 @@ impl MigrateCourse {
         Self::set_stage(ctx, "validate");
         let mut after = None;
         loop {
+            Self::while_paused(ctx).await?;
             let page = PageRequest { course_key: course.clone(), after, page_size };
             let validated = ctx
                 .execute_activity(Validate, page, activity.clone())
@@ -391,7 +550,7 @@ impl MigrateCourse {
             Self::record_failures(ctx, course, carried.run_number, validated.failures.clone(), activity).await?;
             let room = FAILURES_SHOWN.saturating_sub(carried.failures.len());
             carried.failures.extend(validated.failures.into_iter().take(room));
-            ctx.state_mut(|s| s.progress.counts = carried.counts.clone());
+            ctx.state_mut(|s| s.progress.show_counts(carried));
             after = validated.next;
             if after.is_none() {
                 break;

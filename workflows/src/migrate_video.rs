@@ -21,15 +21,37 @@ use crate::steps::{
 use crate::video::VideoUnit;
 
 /// How activities are retried: the seeds' policy is 2 s between attempts, 3 attempts at most.
+/// An attempt that has not finished after `activity_timeout_seconds` (its worker died, say) is
+/// retried on another worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetrySettings {
     pub initial_interval_ms: u64,
     pub maximum_attempts: u32,
+    #[serde(default = "default_activity_timeout")]
+    pub activity_timeout_seconds: u64,
+}
+
+fn default_activity_timeout() -> u64 {
+    300
 }
 
 impl Default for RetrySettings {
     fn default() -> Self {
-        Self { initial_interval_ms: 2000, maximum_attempts: 3 }
+        Self { initial_interval_ms: 2000, maximum_attempts: 3, activity_timeout_seconds: default_activity_timeout() }
+    }
+}
+
+impl RetrySettings {
+    pub fn activity_options(&self) -> ActivityOptions {
+        ActivityOptions::with_start_to_close_timeout(Duration::from_secs(self.activity_timeout_seconds.max(1)))
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_millis(self.initial_interval_ms))
+                    .backoff_coefficient(2.0)
+                    .maximum_attempts(self.maximum_attempts)
+                    .build(),
+            )
+            .build()
     }
 }
 
@@ -104,15 +126,7 @@ impl MigrateVideo {
     #[run(name = "MigrateVideo")]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: MigrateVideoInput) -> WorkflowResult<VideoResult> {
         let usage_key = input.unit.usage_key.to_string();
-        let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(300))
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_millis(input.retry.initial_interval_ms))
-                    .backoff_coefficient(2.0)
-                    .maximum_attempts(input.retry.maximum_attempts)
-                    .build(),
-            )
-            .build();
+        let options = input.retry.activity_options();
         let set_step = |ctx: &mut WorkflowContext<Self>, step: &str| ctx.state_mut(|s| s.stage.step = step.into());
 
         set_step(ctx, "diff");

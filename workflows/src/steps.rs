@@ -88,6 +88,9 @@ pub struct PageRequest {
 pub struct DiscoveredPage {
     /// Whether the modulestore has the course at all.
     pub course_exists: bool,
+    /// Videos in the whole course.
+    #[serde(default)]
+    pub total_videos: u32,
     pub units: Vec<VideoUnit>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<UsageKey>,
@@ -160,6 +163,40 @@ pub struct FlagOutcome {
     pub appended: bool,
 }
 
+/// One page of the courses a batch migrates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CourseSelection {
+    /// The batch's own list (this page of it), or `None` for every course in the modulestore.
+    pub listed: Option<Vec<String>>,
+    /// Every course: the page starts after this course key.
+    pub after: Option<String>,
+    /// Every course: at most this many course keys on the page.
+    pub limit: u32,
+    /// Leave out courses whose `CourseVideoTranscriptEnabledFlag` is on already.
+    pub skip_migrated: bool,
+}
+
+/// A course the batch cannot migrate, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseFailure {
+    pub course_key: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SelectedCourses {
+    /// The courses to migrate, in order.
+    pub courses: Vec<CourseKey>,
+    /// Courses left out because their flag is on already.
+    pub already_migrated: Vec<CourseKey>,
+    /// Entries that are not course keys.
+    pub invalid: Vec<CourseFailure>,
+    /// Every course: where the next page starts; `None` after the last.
+    pub next_after: Option<String>,
+    /// Every course: how many courses the modulestore has.
+    pub total: u32,
+}
+
 macro_rules! activity {
     ($(#[$doc:meta])* $marker:ident, $name:literal, $input:ty => $output:ty) => {
         $(#[$doc])*
@@ -176,6 +213,10 @@ macro_rules! activity {
     };
 }
 
+activity!(
+    /// Picks one page of a batch's courses.
+    SelectCourses, "select_courses", CourseSelection => SelectedCourses
+);
 activity!(
     /// Plans a video: its languages in both branches against edx-val.
     Diff, "diff_video", VideoUnit => VideoPlan

@@ -1,0 +1,559 @@
+//! `MigrateCourses`: a batch of course runs, the way the 2018 management command offered
+//! `--course-id` (a list), `--all-courses` and `--from-settings`. It picks the courses a page at
+//! a time, runs one `MigrateCourse` child per course with at most `max_courses_in_flight` at
+//! once (and at most `max_videos_in_flight` videos across them), and continues as new after
+//! each page, so that a batch of any size keeps every run's history small.
+//!
+//! `pause`, `resume` and `tune` act on the batch and are handed on to its running courses.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::search_attributes::SearchAttributes;
+use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
+use temporalio_sdk::{
+    ApplicationFailure, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy, WorkflowContext, WorkflowContextView, WorkflowResult,
+    WorkflowTermination,
+};
+
+use crate::CourseKey;
+use crate::migrate_course::{COURSE_KEY, CourseResult, DRY_RUN, MigrateCourse, MigrateCourseInput, child_failure, course_workflow_id};
+use crate::migrate_video::{RetrySettings, describe};
+use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, millis};
+use crate::steps::{CourseFailure, CourseSelection, SelectCourses};
+
+/// How many failed courses the result and the progress list; the course workflows (state
+/// `failed`) and the course log have them all.
+pub const FAILED_COURSES_SHOWN: usize = 100;
+
+fn default_courses_in_flight() -> u32 {
+    4
+}
+
+fn default_videos_per_course() -> u32 {
+    8
+}
+
+fn default_videos_in_flight() -> u32 {
+    32
+}
+
+fn default_page_size() -> u32 {
+    200
+}
+
+fn default_courses_per_run() -> u32 {
+    100
+}
+
+/// The input, as given to `temporal workflow start --input '{…}'`: either `course_keys` or
+/// `"all_courses": true`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateCoursesInput {
+    #[serde(default)]
+    pub course_keys: Vec<String>,
+    #[serde(default)]
+    pub all_courses: bool,
+    /// Leave out courses whose `CourseVideoTranscriptEnabledFlag` is on already.
+    #[serde(default)]
+    pub skip_migrated: bool,
+    /// Start at most this many courses in this batch.
+    #[serde(default)]
+    pub max_courses: Option<u32>,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default = "default_courses_in_flight")]
+    pub max_courses_in_flight: u32,
+    #[serde(default = "default_videos_per_course")]
+    pub max_videos_in_flight_per_course: u32,
+    /// Videos in flight across the batch's running courses.
+    #[serde(default = "default_videos_in_flight")]
+    pub max_videos_in_flight: u32,
+    /// Each course starts at most this many videos per minute (0: no limit).
+    #[serde(default)]
+    pub videos_per_minute: u32,
+    /// Videos per page of each course run.
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Courses per run of this workflow; it continues as new after each.
+    #[serde(default = "default_courses_per_run")]
+    pub courses_per_run: u32,
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// Set by the workflow itself when it continues as new; never given by a caller.
+    #[serde(default)]
+    pub carried: Option<BatchCarried>,
+}
+
+/// What a batch has done so far, handed from one run to the next.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BatchCarried {
+    /// `course_keys`: how many of them earlier runs took.
+    pub offset: u32,
+    /// Every course: the next page starts after this course key; `None` when done.
+    pub after: Option<String>,
+    pub total: Option<u32>,
+    pub counts: BatchCounts,
+    pub failed_courses: Vec<CourseFailure>,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BatchCounts {
+    /// Course runs started.
+    pub courses: u32,
+    /// Courses whose every video migrated and validated (flag on).
+    pub passed: u32,
+    /// Courses with a failed video or validation problem, that could not run, or that are not
+    /// course keys.
+    pub failed: u32,
+    /// Dry runs: courses planned.
+    pub planned: u32,
+    /// Courses left out because their flag was on already.
+    pub already_migrated: u32,
+    pub videos: u32,
+    pub videos_migrated: u32,
+    pub videos_failed: u32,
+    pub transcripts_migrated: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub dry_run: bool,
+    pub counts: BatchCounts,
+    pub failed_courses: Vec<CourseFailure>,
+    pub more_failed_courses: u32,
+}
+
+/// Progress, for `temporal workflow query --workflow-id … --type progress`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchProgress {
+    pub state: MigrationState,
+    pub paused: bool,
+    /// The limits in force (changed with the `tune` signal).
+    pub max_courses_in_flight: u32,
+    pub max_videos_in_flight_per_course: u32,
+    pub max_videos_in_flight: u32,
+    pub videos_per_minute: u32,
+    /// Courses in the batch (the list, or the modulestore's courses).
+    pub total: Option<u32>,
+    pub done: u32,
+    pub failed: u32,
+    /// Courses left out because they were migrated already.
+    pub skipped: u32,
+    /// Courses running now.
+    pub in_flight: Vec<String>,
+    /// Courses per minute lately, and the time left at that rate.
+    pub throughput: Throughput,
+    pub counts: BatchCounts,
+    /// The state of each course of this run's page: `running`, `passed`, `failed`, `planned`,
+    /// `already migrated`.
+    pub courses: BTreeMap<String, String>,
+    pub failed_courses: Vec<CourseFailure>,
+    /// Why the last `tune` signal was not applied.
+    pub tuning_error: Option<String>,
+    /// Courses whose child workflow is being started (not yet in `in_flight`).
+    #[serde(skip)]
+    starting: u32,
+}
+
+impl BatchProgress {
+    fn show_counts(&mut self, carried: &BatchCarried) {
+        let counts = &carried.counts;
+        (self.done, self.failed, self.skipped) = (counts.passed + counts.failed + counts.planned, counts.failed, counts.already_migrated);
+        self.counts = counts.clone();
+        self.failed_courses = carried.failed_courses.clone();
+    }
+
+    /// Whether one more course may start now.
+    fn room_for_a_course(&self) -> bool {
+        let running = self.in_flight.len() as u32 + self.starting;
+        let per_course = self.max_videos_in_flight_per_course.min(self.max_videos_in_flight);
+        !self.paused && running < self.max_courses_in_flight && (running == 0 || (running + 1) * per_course <= self.max_videos_in_flight)
+    }
+
+    /// What a course started now is given, and what `tune` hands on to running courses.
+    fn course_tuning(&self) -> Tuning {
+        Tuning {
+            max_videos_in_flight: Some(self.max_videos_in_flight_per_course.min(self.max_videos_in_flight)),
+            videos_per_minute: Some(self.videos_per_minute),
+            ..Tuning::default()
+        }
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct MigrateCourses {
+    progress: BatchProgress,
+    /// Bumped by every applied `tune`, so a course started meanwhile can be told.
+    tuning_version: u32,
+}
+
+fn bad_input(message: String) -> WorkflowTermination {
+    ApplicationFailure::builder(message).type_name("BadInput".to_string()).non_retryable(true).build().into()
+}
+
+/// What a finished course run means for the batch.
+fn course_outcome(course: &str, result: &CourseResult) -> Result<MigrationState, String> {
+    let counts = &result.counts;
+    if result.dry_run {
+        return Ok(MigrationState::Planned);
+    }
+    if counts.failed == 0 && counts.validation_failures == 0 {
+        return Ok(MigrationState::Passed);
+    }
+    let first = result.failures.first().map(|f| format!("; first: {}", f.message)).unwrap_or_default();
+    Err(format!("course {course}: {} of {} videos failed, {} validation problems{first}", counts.failed, counts.videos, counts.validation_failures))
+}
+
+#[workflow_methods]
+impl MigrateCourses {
+    #[run(name = "MigrateCourses")]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<BatchResult> {
+        let input: MigrateCoursesInput = serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid MigrateCourses input: {e}")))?;
+        if input.course_keys.is_empty() == !input.all_courses {
+            return Err(bad_input("invalid MigrateCourses input: give either \"course_keys\": [...] or \"all_courses\": true".into()));
+        }
+        let first_run = input.carried.is_none();
+        let mut carried = input.carried.clone().unwrap_or_default();
+        ctx.state_mut(|s| {
+            let p = &mut s.progress;
+            p.max_courses_in_flight = input.max_courses_in_flight.max(1);
+            p.max_videos_in_flight_per_course = input.max_videos_in_flight_per_course.max(1);
+            p.max_videos_in_flight = input.max_videos_in_flight.max(1);
+            p.videos_per_minute = input.videos_per_minute;
+            // A pause may have come with the start, before this line ran.
+            p.paused |= carried.paused;
+            p.state = if p.paused { MigrationState::Paused } else { MigrationState::Running };
+            p.total = carried.total;
+            p.show_counts(&carried);
+        });
+        if first_run {
+            let state = ctx.state(|s| s.progress.state);
+            ctx.upsert_search_attributes([DRY_RUN.value_set(input.dry_run), MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        }
+
+        Self::while_paused(ctx).await?;
+        let started = carried.counts.courses;
+        let room = input.max_courses.map_or(u32::MAX, |max| max.saturating_sub(started));
+        let page_size = input.courses_per_run.max(1).min(room);
+        let listed_end = (carried.offset as usize + page_size as usize).min(input.course_keys.len());
+        let selection = match input.all_courses {
+            true => CourseSelection { listed: None, after: carried.after.clone(), limit: page_size, skip_migrated: input.skip_migrated },
+            false => CourseSelection {
+                listed: Some(input.course_keys[carried.offset as usize..listed_end].to_vec()),
+                after: None,
+                limit: page_size,
+                skip_migrated: input.skip_migrated,
+            },
+        };
+        let selected = match page_size {
+            0 => Default::default(),
+            _ => ctx
+                .execute_activity(SelectCourses, selection, input.retry.activity_options())
+                .await
+                .map_err(|e| ApplicationFailure::builder(format!("selecting the batch's courses failed: {}", describe(&e))).build())?,
+        };
+        let total = match input.all_courses {
+            true => selected.total,
+            false => input.course_keys.len() as u32,
+        };
+        carried.total = Some(input.max_courses.map_or(total, |max| total.min(started + max)));
+        carried.counts.already_migrated += selected.already_migrated.len() as u32;
+        carried.counts.failed += selected.invalid.len() as u32;
+        Self::note_failures(&mut carried, selected.invalid);
+        ctx.state_mut(|s| {
+            s.progress.total = carried.total;
+            s.progress.courses = selected.already_migrated.iter().map(|c| (c.to_string(), "already migrated".to_string())).collect();
+            s.progress.show_counts(&carried);
+        });
+
+        let results = Self::run_courses(ctx, &input, selected.courses).await?;
+        for (course, result) in results {
+            carried.counts.courses += 1;
+            match result {
+                Ok(result) => {
+                    let counts = &result.counts;
+                    carried.counts.videos += counts.videos;
+                    carried.counts.videos_migrated += counts.migrated;
+                    carried.counts.videos_failed += counts.failed;
+                    carried.counts.transcripts_migrated += counts.transcripts_migrated;
+                    match course_outcome(&course, &result) {
+                        Ok(MigrationState::Planned) => carried.counts.planned += 1,
+                        Ok(_) => carried.counts.passed += 1,
+                        Err(message) => {
+                            carried.counts.failed += 1;
+                            Self::note_failures(&mut carried, vec![CourseFailure { course_key: course, message }]);
+                        }
+                    }
+                }
+                Err(message) => {
+                    carried.counts.failed += 1;
+                    Self::note_failures(&mut carried, vec![CourseFailure { course_key: course, message }]);
+                }
+            }
+        }
+        ctx.state_mut(|s| s.progress.show_counts(&carried));
+
+        carried.offset = listed_end as u32;
+        carried.after = selected.next_after;
+        let more = match input.all_courses {
+            true => carried.after.is_some(),
+            false => listed_end < input.course_keys.len(),
+        };
+        if more && input.max_courses.is_none_or(|max| carried.counts.courses < max) {
+            // The next run keeps what operators changed meanwhile.
+            let progress = ctx.state(|s| s.progress.clone());
+            carried.paused = progress.paused;
+            let next_input = MigrateCoursesInput {
+                carried: Some(carried),
+                max_courses_in_flight: progress.max_courses_in_flight,
+                max_videos_in_flight_per_course: progress.max_videos_in_flight_per_course,
+                max_videos_in_flight: progress.max_videos_in_flight,
+                videos_per_minute: progress.videos_per_minute,
+                ..input
+            };
+            let raw = serde_json::to_value(&next_input).map_err(|e| ApplicationFailure::builder(e.to_string()).build())?;
+            return match ctx.continue_as_new(raw, ContinueAsNewOptions::default()) {
+                Err(continued) => Err(continued),
+                Ok(never) => match never {},
+            };
+        }
+
+        let state = match (input.dry_run, carried.counts.failed) {
+            (_, 1..) => MigrationState::Failed,
+            (true, 0) => MigrationState::Planned,
+            (false, 0) => MigrationState::Passed,
+        };
+        ctx.state_mut(|s| s.progress.state = state);
+        ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        Ok(BatchResult {
+            dry_run: input.dry_run,
+            more_failed_courses: carried.counts.failed.saturating_sub(carried.failed_courses.len() as u32),
+            counts: carried.counts,
+            failed_courses: carried.failed_courses,
+        })
+    }
+
+    #[query]
+    pub fn progress(&self, _ctx: &WorkflowContextView) -> BatchProgress {
+        self.progress.clone()
+    }
+
+    /// Starts no new course until `resume`, and pauses the running courses (their videos in
+    /// flight finish).
+    #[signal]
+    pub async fn pause(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
+        Self::set_paused(ctx, true).await;
+    }
+
+    #[signal]
+    pub async fn resume(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
+        Self::set_paused(ctx, false).await;
+    }
+
+    /// Changes the batch's limits; the per-course ones (`max_videos_in_flight_per_course`,
+    /// `videos_per_minute`) also reach the courses running now.
+    #[signal]
+    pub async fn tune(ctx: &mut WorkflowContext<Self>, input: RawValue) {
+        let tuning = match Tuning::from_signal(&input) {
+            Ok(tuning) => tuning,
+            Err(error) => return ctx.state_mut(|s| s.progress.tuning_error = Some(error)),
+        };
+        let (courses, for_courses) = ctx.state_mut(|s| {
+            let p = &mut s.progress;
+            p.tuning_error = None;
+            p.max_courses_in_flight = tuning.max_courses_in_flight.unwrap_or(p.max_courses_in_flight);
+            p.max_videos_in_flight_per_course = tuning.max_videos_in_flight_per_course.unwrap_or(p.max_videos_in_flight_per_course);
+            p.max_videos_in_flight = tuning.max_videos_in_flight.unwrap_or(p.max_videos_in_flight);
+            p.videos_per_minute = tuning.videos_per_minute.unwrap_or(p.videos_per_minute);
+            s.tuning_version += 1;
+            (p.in_flight.clone(), p.course_tuning())
+        });
+        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, Some(&for_courses), None));
+        join_all(signals.collect::<Vec<_>>()).await;
+    }
+}
+
+impl MigrateCourses {
+    fn note_failures(carried: &mut BatchCarried, failures: Vec<CourseFailure>) {
+        let room = FAILED_COURSES_SHOWN.saturating_sub(carried.failed_courses.len());
+        carried.failed_courses.extend(failures.into_iter().take(room));
+    }
+
+    async fn while_paused(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.wait_condition(|s| !s.progress.paused).await.map_err(|_| WorkflowTermination::cancelled())
+    }
+
+    async fn set_paused(ctx: &mut WorkflowContext<Self>, paused: bool) {
+        let (courses, changed) = ctx.state_mut(|s| {
+            let p = &mut s.progress;
+            let changed = p.paused != paused && matches!(p.state, MigrationState::Running | MigrationState::Paused);
+            p.paused = paused;
+            if changed {
+                p.state = if paused { MigrationState::Paused } else { MigrationState::Running };
+            }
+            (p.in_flight.clone(), changed.then_some(p.state))
+        });
+        if let Some(state) = changed {
+            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        }
+        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, None, Some(paused)));
+        join_all(signals.collect::<Vec<_>>()).await;
+    }
+
+    /// Hands a `tune`, `pause` or `resume` on to a running course. A course that has just
+    /// finished no longer needs it, so a failed signal is not an error.
+    async fn tell_course(ctx: &WorkflowContext<Self>, course: &str, tuning: Option<&Tuning>, paused: Option<bool>) {
+        let Ok(key) = course.parse::<CourseKey>() else { return };
+        let dry_run = ctx.search_attributes().get(&DRY_RUN).unwrap_or(false);
+        let handle = ctx.external_workflow(course_workflow_id(&key, dry_run), None);
+        let _ = match (tuning, paused) {
+            (Some(tuning), _) => handle.signal(MigrateCourse::tune, tuning.to_signal(), Default::default()).await,
+            (None, Some(true)) => handle.signal(MigrateCourse::pause, RawValue::new(vec![]), Default::default()).await,
+            (None, Some(false)) => handle.signal(MigrateCourse::resume, RawValue::new(vec![]), Default::default()).await,
+            (None, None) => Ok(()),
+        };
+    }
+
+    /// Runs the page's courses, as many at a time as the limits allow; results in their order.
+    async fn run_courses(
+        ctx: &mut WorkflowContext<Self>,
+        input: &MigrateCoursesInput,
+        courses: Vec<CourseKey>,
+    ) -> WorkflowResult<Vec<(String, Result<CourseResult, String>)>> {
+        let count = courses.len();
+        let queue = Rc::new(RefCell::new(courses.into_iter().enumerate()));
+        let results: Rc<RefCell<Vec<Option<(String, Result<CourseResult, String>)>>>> = Rc::new(RefCell::new(vec![None; count]));
+        let lanes = (0..count).map(|_| {
+            let (ctx, queue, results) = (ctx.clone(), queue.clone(), results.clone());
+            async move {
+                loop {
+                    ctx.wait_condition(|s| s.progress.room_for_a_course()).await.map_err(|_| WorkflowTermination::cancelled())?;
+                    let next = queue.borrow_mut().next();
+                    let Some((index, course)) = next else { return WorkflowResult::Ok(()) };
+                    let result = Self::run_course(&ctx, input, &course).await;
+                    let now = millis(ctx.workflow_time());
+                    ctx.state_mut(|s| {
+                        let state = match &result {
+                            Ok(result) => course_outcome(&course.to_string(), result).map_or("failed", |state| state.as_str()),
+                            Err(_) => "failed",
+                        };
+                        s.progress.courses.insert(course.to_string(), state.to_string());
+                        let finished = s.progress.courses.values().filter(|state| *state != "running" && *state != "already migrated").count();
+                        let remaining = s.progress.total.map(|total| total.saturating_sub(s.progress.done + s.progress.skipped + finished as u32));
+                        s.progress.throughput.completed(now, remaining);
+                    });
+                    results.borrow_mut()[index] = Some((course.to_string(), result));
+                }
+            }
+        });
+        for lane in join_all(lanes.collect::<Vec<_>>()).await {
+            lane?;
+        }
+        let results = results.take();
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// One course run as a child. It is given the limits in force when it starts; a `pause` or
+    /// `tune` that came while it was starting is handed on once it runs.
+    async fn run_course(ctx: &WorkflowContext<Self>, input: &MigrateCoursesInput, course: &CourseKey) -> Result<CourseResult, String> {
+        let key = course.to_string();
+        let (tuning, version) = ctx.state_mut(|s| {
+            s.progress.starting += 1;
+            s.progress.courses.insert(key.clone(), "running".into());
+            (s.progress.course_tuning(), s.tuning_version)
+        });
+        let mut child_input = MigrateCourseInput::new(course, input.dry_run);
+        child_input.max_videos_in_flight = tuning.max_videos_in_flight.unwrap_or(child_input.max_videos_in_flight);
+        child_input.videos_per_minute = tuning.videos_per_minute.unwrap_or(0);
+        child_input.page_size = input.page_size;
+        child_input.retry = input.retry.clone();
+        let options = ChildWorkflowOptions::builder()
+            .workflow_id(course_workflow_id(course, input.dry_run))
+            // A course run finishes on its own even if the batch is stopped.
+            .parent_close_policy(ParentClosePolicy::Abandon)
+            .static_summary(key.clone())
+            .search_attributes(SearchAttributes::new([
+                COURSE_KEY.value_set(key.clone()),
+                DRY_RUN.value_set(input.dry_run),
+                MIGRATION_STATE.value_set(MigrationState::Running.as_str().to_string()),
+            ]))
+            .build();
+        let raw = serde_json::to_value(&child_input).expect("course input serializes");
+        let started = ctx.start_child_workflow(MigrateCourse::run, raw, options).await;
+        let (paused, tuned) = ctx.state_mut(|s| {
+            s.progress.starting -= 1;
+            if started.is_ok() {
+                s.progress.in_flight.push(key.clone());
+            }
+            (s.progress.paused, (s.tuning_version != version).then(|| s.progress.course_tuning()))
+        });
+        let started = started.map_err(|error| format!("course {course}: its migration could not start (is it running elsewhere?): {error}"))?;
+        if tuned.is_some() || paused {
+            Self::tell_course(ctx, &key, tuned.as_ref(), None).await;
+            if paused {
+                Self::tell_course(ctx, &key, None, Some(true)).await;
+            }
+        }
+        let result = started.result().await.map_err(|error| child_failure(&error));
+        ctx.state_mut(|s| s.progress.in_flight.retain(|k| k != &key));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_input_needs_only_the_courses() {
+        let input: MigrateCoursesInput = serde_json::from_str(r#"{"all_courses": true, "skip_migrated": true}"#).unwrap();
+        assert_eq!((input.max_courses_in_flight, input.max_videos_in_flight_per_course, input.max_videos_in_flight), (4, 8, 32));
+        assert_eq!((input.courses_per_run, input.max_courses, input.carried), (100, None, None));
+        assert!(serde_json::from_str::<MigrateCoursesInput>(r#"{"all_course": true}"#).is_err(), "a misspelt field is refused");
+    }
+
+    #[test]
+    fn the_batch_bounds_courses_and_videos_in_flight() {
+        let mut progress =
+            BatchProgress { max_courses_in_flight: 4, max_videos_in_flight_per_course: 8, max_videos_in_flight: 20, ..BatchProgress::default() };
+        let mut started = 0;
+        while progress.room_for_a_course() {
+            progress.in_flight.push(format!("course {started}"));
+            started += 1;
+        }
+        assert_eq!(started, 2, "two courses of 8 videos fit in 20, a third would not");
+        progress.max_videos_in_flight = 4;
+        progress.in_flight.clear();
+        assert!(progress.room_for_a_course(), "one course always may run");
+        assert_eq!(progress.course_tuning().max_videos_in_flight, Some(4), "a course never gets more than the batch allows");
+        progress.paused = true;
+        assert!(!progress.room_for_a_course());
+    }
+
+    #[test]
+    fn a_course_with_failures_fails_the_batch_entry() {
+        let mut result = CourseResult {
+            course_key: "c".into(),
+            dry_run: false,
+            run_number: 1,
+            counts: Default::default(),
+            flag: Default::default(),
+            failures: vec![],
+            more_failures: 0,
+            plans: vec![],
+            more_plans: 0,
+        };
+        assert_eq!(course_outcome("c", &result), Ok(MigrationState::Passed));
+        result.counts.validation_failures = 1;
+        assert!(course_outcome("c", &result).unwrap_err().contains("1 validation problems"));
+        result.dry_run = true;
+        assert_eq!(course_outcome("c", &result), Ok(MigrationState::Planned));
+    }
+}
