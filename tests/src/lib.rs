@@ -74,12 +74,21 @@ where
     F: FnOnce(temporalio_client::Client, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    with_worker_of(settings, 4, scenario).await
+}
+
+/// `with_worker`, with at most `max_activities` activities at a time.
+pub async fn with_worker_of<F, Fut>(settings: &StoreSettings, max_activities: usize, scenario: F)
+where
+    F: FnOnce(temporalio_client::Client, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
     let client = worker::run::connect_client(&temporal).await.unwrap();
     let runtime = temporalio_sdk::Runtime::from_current_tokio(temporalio_sdk::runtime::RuntimeOptions::default()).unwrap();
     let task_queue = format!("test-{}", unique_tag("q"));
     let activities = worker::run::migration_activities(settings).await.unwrap();
-    let options = worker::run::worker_options(&task_queue, activities, 4).unwrap();
+    let options = worker::run::worker_options(&task_queue, activities, max_activities).unwrap();
     let mut worker = temporalio_sdk::Worker::new(&runtime, client.clone(), options).unwrap();
     let shutdown = worker.shutdown_handle();
     let (ran, ()) = tokio::join!(worker.run(), async {

@@ -1,0 +1,90 @@
+//! A batch survives its worker: the worker process is killed with SIGKILL twice in the middle of
+//! a batch and started again, and the batch ends in the same state (S3 objects, edx-val
+//! transcripts, flags) as the same batch on the same data run undisturbed.
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use integration_tests::{clean_up, env_file, final_state, seed_isolated, unique_tag, with_worker};
+use seed::Plan;
+use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
+use workflows::migrate_courses::{BatchResult, MigrateCourses, MigrateCoursesInput};
+use workflows::migrate_video::RetrySettings;
+
+fn plan() -> Plan {
+    Plan { seed: 11, bulk_courses: 6, videos_per_course: 4, languages_per_video: 2, cues_per_transcript: 10, ..Plan::default() }
+}
+
+fn batch_input() -> serde_json::Value {
+    let mut input: MigrateCoursesInput = serde_json::from_value(serde_json::json!({ "all_courses": true, "courses_per_run": 3 })).unwrap();
+    // A killed worker's activities are retried elsewhere once this timeout passes.
+    input.retry = RetrySettings { initial_interval_ms: 200, maximum_attempts: 5, activity_timeout_seconds: 10 };
+    serde_json::to_value(input).unwrap()
+}
+
+async fn start_batch(client: &Client, queue: &str, id: &str) {
+    let options = WorkflowStartOptions::new(queue.to_string(), id.to_string()).build();
+    client.start_workflow(MigrateCourses::run, batch_input(), options).await.unwrap();
+}
+
+async fn batch_result(client: &Client, id: &str) -> BatchResult {
+    let handle = client.get_workflow_handle::<MigrateCourses>(id);
+    handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("batch {id}: {e:?}"))
+}
+
+/// The production worker as a process of its own, on `queue`, with the test's stores.
+fn worker_process(settings: &activities::settings::StoreSettings, queue: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_test-worker"))
+        .arg("worker")
+        .env("MIGRATOR_ENV_FILE", env_file())
+        .env("TEMPORAL_TASK_QUEUE", queue)
+        .env("MODULESTORE_DB", &settings.modulestore.database)
+        .env("CONTENTSTORE_DB", &settings.contentstore.database)
+        .env("S3_BUCKET", &settings.s3.bucket)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("starting the worker process")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_killed_twice_ends_as_an_undisturbed_one() {
+    let (calm, _, calm_manifest) = seed_isolated("calm", plan()).await;
+    let (crash, _, crash_manifest) = seed_isolated("crash", plan()).await;
+
+    let calm_batch = format!("batch-{}", unique_tag("calm"));
+    let calm_result = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = calm_result.clone();
+    with_worker(&calm, |client, queue| async move {
+        start_batch(&client, &queue, &calm_batch).await;
+        *slot.lock().unwrap() = Some(batch_result(&client, &calm_batch).await);
+    })
+    .await;
+    let calm_result = calm_result.lock().unwrap().take().unwrap();
+    let expected = final_state(&calm, &calm_manifest).await;
+
+    let temporal = worker::config::TemporalSettings::from_env(&integration_tests::stack_env()).unwrap();
+    let client = worker::run::connect_client(&temporal).await.unwrap();
+    let queue = format!("test-{}", unique_tag("kill"));
+    let batch = format!("batch-{}", unique_tag("crash"));
+    let mut worker = worker_process(&crash, &queue);
+    start_batch(&client, &queue, &batch).await;
+    for pause in [Duration::from_secs(4), Duration::from_secs(6)] {
+        tokio::time::sleep(pause).await;
+        let described = client.get_workflow_handle::<MigrateCourses>(&batch).describe(WorkflowDescribeOptions::default()).await.unwrap();
+        assert_eq!(format!("{:?}", described.status()), "Running", "killed mid-batch");
+        worker.kill().unwrap(); // SIGKILL
+        worker.wait().unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        worker = worker_process(&crash, &queue);
+    }
+    let crash_result = batch_result(&client, &batch).await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let actual = final_state(&crash, &crash_manifest).await;
+
+    assert_eq!(crash_result.counts, calm_result.counts);
+    assert!(!expected.transcripts.is_empty() && expected.flags.values().any(|f| *f == Some(true)));
+    assert_eq!(actual, expected, "the same S3 objects, edx-val transcripts and flags");
+    clean_up(&calm).await;
+    clean_up(&crash).await;
+}

@@ -1,0 +1,48 @@
+//! A batch of 2,000 small courses completes, and no run of any of its workflows (batch, course
+//! or video) has a history over 10,000 events: the batch continues as new every
+//! `courses_per_run` courses, each course every page.
+
+use integration_tests::{clean_up, seed_isolated, unique_tag, with_worker_of};
+use seed::Plan;
+use temporalio_client::{WorkflowCountOptions, WorkflowGetResultOptions, WorkflowStartOptions};
+use workflows::migrate_courses::{BatchResult, MigrateCourses};
+
+const COURSES: usize = 2_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_courses_keep_every_history_small() {
+    let plan = Plan {
+        showcase: false,
+        bulk_courses: COURSES,
+        videos_per_course: 1,
+        languages_per_video: 1,
+        cues_per_transcript: 3,
+        lean_manifest: true,
+        ..Plan::default()
+    };
+    let (settings, _dataset, manifest) = seed_isolated("big", plan).await;
+    assert_eq!(manifest.courses.len(), COURSES);
+    with_worker_of(&settings, 16, |client, queue| async move {
+        let batch = format!("batch-{}", unique_tag("big"));
+        let input = serde_json::json!({
+            "all_courses": true, "max_courses_in_flight": 16, "max_videos_in_flight_per_course": 1, "max_videos_in_flight": 16,
+        });
+        let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
+        let handle = client.start_workflow(MigrateCourses::run, input, options).await.unwrap();
+        let result: BatchResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+        assert_eq!((result.counts.courses, result.counts.passed, result.counts.failed), (COURSES as u32, COURSES as u32, 0), "{result:?}");
+
+        let count = |query: String| {
+            let client = client.clone();
+            async move { client.count_workflows(query, WorkflowCountOptions::default()).await.unwrap().count() }
+        };
+        let all = count(format!("TaskQueue='{queue}'")).await;
+        assert!(all >= 2 * COURSES, "every course and video is a workflow run: {all}");
+        assert_eq!(count(format!("TaskQueue='{queue}' AND HistoryLength > 0")).await, all, "visibility knows every run's history length");
+        assert_eq!(count(format!("TaskQueue='{queue}' AND HistoryLength > 10000")).await, 0, "no run's history is over 10,000 events");
+        let batch_runs = count(format!("WorkflowId='{batch}'")).await;
+        assert!(batch_runs >= COURSES / 100, "the batch continued as new every 100 courses: {batch_runs} runs");
+    })
+    .await;
+    clean_up(&settings).await;
+}
