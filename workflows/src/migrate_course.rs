@@ -22,7 +22,7 @@ use temporalio_sdk::{
     SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
-use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe};
+use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe, summarized};
 use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, millis, pace};
 use crate::steps::{
     BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
@@ -356,7 +356,7 @@ impl MigrateCourse {
                     true => 0,
                     false => {
                         let begin = BeginCourseRun { course_key: course.clone(), workflow_id: expected_id, first_run_id: ctx.run_id().to_string() };
-                        ctx.execute_activity(BeginRun, begin, activity.clone())
+                        ctx.execute_activity(BeginRun, begin, summarized(&activity, format!("open the course log of {course}")))
                             .await
                             .map_err(|e| course_failed(format!("course {course}: opening the course log failed: {}", describe(&e))))?
                     }
@@ -370,7 +370,7 @@ impl MigrateCourse {
         Self::while_paused(ctx).await?;
         let page = PageRequest { course_key: course.clone(), after: carried.after.clone(), page_size: input.page_size.max(1) };
         let discovered = ctx
-            .execute_activity(Discover, page, activity.clone())
+            .execute_activity(Discover, page, summarized(&activity, format!("discover the videos of {course}")))
             .await
             .map_err(|e| course_failed(format!("course {course}: reading its videos failed: {}", describe(&e))))?;
         if !discovered.course_exists {
@@ -521,7 +521,7 @@ impl MigrateCourse {
             return Ok(());
         }
         let record = RecordFailures { course_key: course.clone(), run_number, failures };
-        ctx.execute_activity(RecordRunFailures, record, activity.clone())
+        ctx.execute_activity(RecordRunFailures, record, summarized(activity, format!("record failures of {course}")))
             .await
             .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))
     }
@@ -541,7 +541,7 @@ impl MigrateCourse {
             Self::while_paused(ctx).await?;
             let page = PageRequest { course_key: course.clone(), after, page_size };
             let validated = ctx
-                .execute_activity(Validate, page, activity.clone())
+                .execute_activity(Validate, page, summarized(activity, format!("validate the videos of {course}")))
                 .await
                 .map_err(|e| course_failed(format!("course {course}: validation failed to run: {}", describe(&e))))?;
             carried.counts.validated_videos += validated.videos;
@@ -559,7 +559,7 @@ impl MigrateCourse {
         Self::set_stage(ctx, "finish");
         let passed = carried.counts.failed == 0 && carried.counts.validation_failures == 0;
         let finish = FinishCourseRun { course_key: course.clone(), run_number: carried.run_number, counts: carried.counts.clone(), passed };
-        ctx.execute_activity(FinishRun, finish, activity.clone())
+        ctx.execute_activity(FinishRun, finish, summarized(activity, format!("close the course log of {course}")))
             .await
             .map_err(|e| course_failed(format!("course {course}: closing the course log failed: {}", describe(&e))))
     }

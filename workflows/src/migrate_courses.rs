@@ -21,7 +21,7 @@ use temporalio_sdk::{
 
 use crate::CourseKey;
 use crate::migrate_course::{COURSE_KEY, CourseResult, DRY_RUN, MigrateCourse, MigrateCourseInput, child_failure, course_workflow_id};
-use crate::migrate_video::{RetrySettings, describe};
+use crate::migrate_video::{RetrySettings, describe, summarized};
 use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, millis};
 use crate::steps::{CourseFailure, CourseSelection, SelectCourses};
 
@@ -255,7 +255,7 @@ impl MigrateCourses {
         let selected = match page_size {
             0 => Default::default(),
             _ => ctx
-                .execute_activity(SelectCourses, selection, input.retry.activity_options())
+                .execute_activity(SelectCourses, selection, summarized(&input.retry.activity_options(), "select the batch's next courses".into()))
                 .await
                 .map_err(|e| ApplicationFailure::builder(format!("selecting the batch's courses failed: {}", describe(&e))).build())?,
         };

@@ -55,6 +55,13 @@ impl RetrySettings {
     }
 }
 
+/// `options` with a summary, the line the Temporal UI shows for the activity.
+pub fn summarized(options: &ActivityOptions, summary: String) -> ActivityOptions {
+    let mut options = options.clone();
+    options.summary = Some(summary);
+    options
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MigrateVideoInput {
     pub unit: VideoUnit,
@@ -131,7 +138,7 @@ impl MigrateVideo {
 
         set_step(ctx, "diff");
         let plan = ctx
-            .execute_activity(Diff, input.unit.clone(), options.clone())
+            .execute_activity(Diff, input.unit.clone(), summarized(&options, format!("diff {usage_key}")))
             .await
             .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", describe(&e))))?;
         if !plan.failures.is_empty() {
@@ -160,7 +167,7 @@ impl MigrateVideo {
         for (language, planned) in &plan.migrate {
             let key = ids::transcript_key(&run_id, &usage_key, language);
             let request = UploadRequest { unit: input.unit.clone(), language: language.clone(), planned: planned.clone(), key: key.clone() };
-            match ctx.execute_activity(Upload, request, options.clone()).await {
+            match ctx.execute_activity(Upload, request, summarized(&options, format!("upload {language} of {usage_key}"))).await {
                 Ok(_) => {
                     written.push(key.clone());
                     uploaded.insert(language.clone(), key);
@@ -184,7 +191,9 @@ impl MigrateVideo {
             edx_video_id: plan.edx_video_id.clone(),
             transcripts: uploaded.clone(),
         };
-        let commit = match ctx.execute_activity(Commit, request, options.clone()).await {
+        let summary =
+            format!("commit {} to edx-val video {}", request.transcripts.keys().cloned().collect::<Vec<_>>().join(", "), request.edx_video_id);
+        let commit = match ctx.execute_activity(Commit, request, summarized(&options, summary)).await {
             Ok(commit) => commit,
             Err(error) => {
                 let undone = Self::compensate(ctx, written, options.clone()).await;
@@ -197,7 +206,11 @@ impl MigrateVideo {
         if !garbage.is_empty() {
             set_step(ctx, "compensate");
             compensated = ctx
-                .execute_activity(Compensate, CompensateRequest { keys: garbage }, options.clone())
+                .execute_activity(
+                    Compensate,
+                    CompensateRequest { keys: garbage },
+                    summarized(&options, "delete the objects users' rows made unused".into()),
+                )
                 .await
                 .map_err(|e| video_failed(format!("video {usage_key}: removing unused objects failed: {}", describe(&e))))?;
         }
@@ -227,7 +240,8 @@ impl MigrateVideo {
         ctx.state_mut(|s| s.stage.step = "write back".into());
         let request =
             WriteBackRequest { usage_key: input.unit.usage_key.clone(), edx_video_id: plan.edx_video_id.clone(), branches: plan.write_back.clone() };
-        let outcome = ctx.execute_activity(WriteBack, request, options).await.map_err(|e| {
+        let summary = format!("write {} back into {}", request.edx_video_id, request.usage_key);
+        let outcome = ctx.execute_activity(WriteBack, request, summarized(&options, summary)).await.map_err(|e| {
             video_failed(format!(
                 "video {}: edx-val holds its transcripts under {}, but writing that edx_video_id into the block failed: {}",
                 input.unit.usage_key,
@@ -241,7 +255,14 @@ impl MigrateVideo {
     /// Deletes what the transaction wrote and edx-val does not reference; says what happened.
     async fn compensate(ctx: &mut WorkflowContext<Self>, keys: Vec<String>, options: ActivityOptions) -> String {
         ctx.state_mut(|s| s.stage.step = "compensate".into());
-        match ctx.execute_activity(Compensate, CompensateRequest { keys: keys.clone() }, options).await {
+        match ctx
+            .execute_activity(
+                Compensate,
+                CompensateRequest { keys: keys.clone() },
+                summarized(&options, format!("roll back: delete {} objects", keys.len())),
+            )
+            .await
+        {
             Ok(deleted) => format!("rolled back: deleted {} object(s) this transaction wrote", deleted.len()),
             Err(error) => format!("rolling back FAILED, these objects may remain: {} ({})", keys.join(", "), describe(&error)),
         }
