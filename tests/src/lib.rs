@@ -67,6 +67,21 @@ pub async fn clean_up(settings: &StoreSettings) {
     }
 }
 
+/// A client of the stack's Temporal server.
+pub async fn stack_client() -> temporalio_client::Client {
+    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
+    worker::run::connect_client(&temporal).await.unwrap()
+}
+
+/// The `edx_video_id` a seeded video ends up with once migrated: its own, or the external id
+/// derived from its usage key.
+pub fn final_edx_video_id(video: &seed::manifest::ManifestVideo) -> String {
+    match video.edx_video_id.as_str() {
+        "" => workflows::ids::external_edx_video_id(&video.usage_key),
+        id => id.to_string(),
+    }
+}
+
 /// Runs `scenario` with a worker of the production wiring on a task queue of its own (so no
 /// other worker takes its tasks), then stops the worker.
 pub async fn with_worker<F, Fut>(settings: &StoreSettings, scenario: F)
@@ -83,8 +98,7 @@ where
     F: FnOnce(temporalio_client::Client, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let temporal = worker::config::TemporalSettings::from_env(&stack_env()).unwrap();
-    let client = worker::run::connect_client(&temporal).await.unwrap();
+    let client = stack_client().await;
     let runtime = temporalio_sdk::Runtime::from_current_tokio(temporalio_sdk::runtime::RuntimeOptions::default()).unwrap();
     let task_queue = format!("test-{}", unique_tag("q"));
     let activities = worker::run::migration_activities(settings).await.unwrap();
@@ -193,11 +207,7 @@ pub async fn final_state(settings: &StoreSettings, manifest: &Manifest) -> Final
     for course in &manifest.courses {
         flags.insert(untagged(&course.course_key), activities::course_log::flag(&mut conn, &course.course_key).await.unwrap());
         for video in &course.videos {
-            let id = match video.edx_video_id.as_str() {
-                "" => workflows::ids::external_edx_video_id(&video.usage_key),
-                id => id.to_string(),
-            };
-            let Some(found) = activities::edxval::video(&mut conn, &id).await.unwrap() else { continue };
+            let Some(found) = activities::edxval::video(&mut conn, &final_edx_video_id(video)).await.unwrap() else { continue };
             for (language, row) in activities::edxval::transcripts(&mut conn, found.id).await.unwrap() {
                 let content = bucket.get(&row.transcript).await.unwrap().map_or_else(|| "missing".to_string(), |bytes| sha(&bytes));
                 transcripts.insert((untagged(&video.usage_key), language), content);

@@ -5,7 +5,7 @@
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use integration_tests::{clean_up, env_file, final_state, seed_isolated, unique_tag, with_worker};
+use integration_tests::{clean_up, env_file, final_state, seed_isolated, stack_client, unique_tag, with_worker};
 use seed::Plan;
 use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_courses::{BatchResult, MigrateCourses, MigrateCoursesInput};
@@ -62,8 +62,7 @@ async fn a_batch_killed_twice_ends_as_an_undisturbed_one() {
     let calm_result = calm_result.lock().unwrap().take().unwrap();
     let expected = final_state(&calm, &calm_manifest).await;
 
-    let temporal = worker::config::TemporalSettings::from_env(&integration_tests::stack_env()).unwrap();
-    let client = worker::run::connect_client(&temporal).await.unwrap();
+    let client = stack_client().await;
     let queue = format!("test-{}", unique_tag("kill"));
     let batch = format!("batch-{}", unique_tag("crash"));
     let mut worker = worker_process(&crash, &queue);

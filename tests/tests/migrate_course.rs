@@ -9,14 +9,13 @@ use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
 use bson::Document;
 use futures::TryStreamExt;
-use integration_tests::{clean_up, course_units, edxval_read_many, seed_isolated, with_worker};
+use integration_tests::{clean_up, course_units, edxval_read_many, final_edx_video_id, seed_isolated, with_worker};
 use seed::manifest::{Outcome, Read};
 use seed::{Manifest, Plan};
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::CourseKey;
-use workflows::ids::external_edx_video_id;
 use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
 use workflows::migrate_video::RetrySettings;
 
@@ -33,14 +32,6 @@ async fn run_course(client: &Client, queue: &str, course: &CourseKey, dry_run: b
 async fn run_all(client: &Client, queue: &str, courses: &[CourseKey], dry_run: bool) -> BTreeMap<String, CourseResult> {
     let runs = courses.iter().map(|course| async move { (course.to_string(), run_course(client, queue, course, dry_run).await) });
     futures::future::join_all(runs).await.into_iter().collect()
-}
-
-/// The `edx_video_id` a migrated video ends up with.
-fn final_edx_video_id(video: &seed::manifest::ManifestVideo) -> String {
-    match video.edx_video_id.as_str() {
-        "" => external_edx_video_id(&video.usage_key),
-        id => id.to_string(),
-    }
 }
 
 /// Everything the migration may write, for this test's courses: S3 listing, edx-val rows, the

@@ -10,7 +10,7 @@ use activities::contentstore::Contentstore;
 use activities::migration::MigrationActivities;
 use activities::modulestore::Modulestore;
 use activities::s3::TranscriptBucket;
-use integration_tests::{clean_up, course_units, seed_isolated, stack_env, unique_tag};
+use integration_tests::{clean_up, course_units, seed_isolated, stack_client, unique_tag};
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
@@ -120,10 +120,6 @@ impl FaultyActivities {
     }
 }
 
-async fn client() -> Client {
-    worker::run::connect_client(&worker::config::TemporalSettings::from_env(&stack_env()).unwrap()).await.unwrap()
-}
-
 async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, unit: &VideoUnit) -> Result<VideoResult, String> {
     let runtime = Runtime::from_current_tokio(RuntimeOptions::default()).unwrap();
     let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
@@ -182,7 +178,7 @@ async fn demo_course(test: &str) -> DemoCourse {
 #[tokio::test]
 async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
     let DemoCourse { settings, modulestore, edxval, bucket, course, units } = demo_course("faults").await;
-    let client = client().await;
+    let client = stack_client().await;
 
     for (fault, block_id) in [
         (Fault::AfterFirstUpload, "lecture1_transcripts_only"),
@@ -240,7 +236,7 @@ async fn a_transcript_a_user_adds_between_diff_and_commit_is_kept_and_ours_is_re
         bucket: bucket.clone(),
     };
     let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(activities).build();
-    let done = run_video(&client().await, options, &queue, unit).await.unwrap();
+    let done = run_video(&stack_client().await, options, &queue, unit).await.unwrap();
 
     assert_eq!(done.outcome, VideoOutcome::Migrated);
     let commit = done.commit.as_ref().unwrap();

@@ -9,21 +9,18 @@
 //! lets the videos in flight finish and starts no new one until `resume`, across worker
 //! restarts and continue-as-new alike.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::IncomingError;
 use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
-use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
+use temporalio_sdk::workflows::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy,
     SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
 use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe, summarized};
-use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, millis, pace};
+use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, in_lanes, millis, pace};
 use crate::steps::{
     BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
     Validate, VideoFailure,
@@ -139,7 +136,7 @@ pub struct CourseResult {
     pub more_plans: u32,
 }
 
-/// Progress, for `temporal workflow query --workflow-id … --type progress`.
+/// Progress, for `temporal workflow query --workflow-id … --name progress`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub course_key: String,
@@ -274,7 +271,7 @@ impl MigrateCourse {
             s.progress.paused |= input.carried.as_ref().is_some_and(|c| c.paused);
             s.progress.refresh_state();
         });
-        let result = Self::run_page(ctx, input, course).await;
+        let result = Self::run_page(ctx, input, course, expected_id).await;
         if let Err(WorkflowTermination::Failed(_)) = &result {
             ctx.upsert_search_attributes([MIGRATION_STATE.value_set(MigrationState::Failed.as_str().to_string())]);
         }
@@ -341,8 +338,12 @@ impl MigrateCourse {
 
     /// One page: discover, migrate its videos, then continue as new, or validate and finish
     /// after the last page.
-    async fn run_page(ctx: &mut WorkflowContext<Self>, input: MigrateCourseInput, course: CourseKey) -> WorkflowResult<CourseResult> {
-        let expected_id = course_workflow_id(&course, input.dry_run);
+    async fn run_page(
+        ctx: &mut WorkflowContext<Self>,
+        input: MigrateCourseInput,
+        course: CourseKey,
+        workflow_id: String,
+    ) -> WorkflowResult<CourseResult> {
         let activity = input.retry.activity_options();
         let mut carried = match input.carried.clone() {
             Some(carried) => carried,
@@ -355,7 +356,7 @@ impl MigrateCourse {
                 let run_number = match input.dry_run {
                     true => 0,
                     false => {
-                        let begin = BeginCourseRun { course_key: course.clone(), workflow_id: expected_id, first_run_id: ctx.run_id().to_string() };
+                        let begin = BeginCourseRun { course_key: course.clone(), workflow_id, first_run_id: ctx.run_id().to_string() };
                         ctx.execute_activity(BeginRun, begin, summarized(&activity, format!("open the course log of {course}")))
                             .await
                             .map_err(|e| course_failed(format!("course {course}: opening the course log failed: {}", describe(&e))))?
@@ -379,7 +380,7 @@ impl MigrateCourse {
         ctx.state_mut(|s| s.progress.total = Some(discovered.total_videos));
 
         Self::set_stage(ctx, "migrate");
-        let results = Self::migrate_videos(ctx, &input, &carried, discovered.units).await?;
+        let results = Self::migrate_videos(ctx, &input, discovered.units).await?;
         let failures_before = carried.failures.len();
         carried.videos_started += results.len() as u32;
         for result in &results {
@@ -441,52 +442,33 @@ impl MigrateCourse {
     /// started per minute (both read live, so `tune` takes effect at once), none while paused.
     /// Results come in the units' order.
     async fn migrate_videos(
-        ctx: &mut WorkflowContext<Self>,
+        ctx: &WorkflowContext<Self>,
         input: &MigrateCourseInput,
-        carried: &Carried,
         units: Vec<VideoUnit>,
     ) -> WorkflowResult<Vec<Result<VideoResult, VideoFailure>>> {
-        let count = units.len();
-        let done_before = carried.counts.videos;
-        let queue = Rc::new(RefCell::new(units.into_iter().enumerate()));
-        let results: Rc<RefCell<Vec<Option<Result<VideoResult, VideoFailure>>>>> = Rc::new(RefCell::new(vec![None; count]));
-        let lanes = (0..count).map(|_| {
-            let (ctx, queue, results) = (ctx.clone(), queue.clone(), results.clone());
-            async move {
-                loop {
-                    ctx.wait_condition(|s| !s.progress.paused && s.running < s.progress.max_videos_in_flight)
-                        .await
-                        .map_err(|_| WorkflowTermination::cancelled())?;
-                    let next = queue.borrow_mut().next();
-                    let Some((index, unit)) = next else { return WorkflowResult::Ok(()) };
-                    let now = millis(ctx.workflow_time());
-                    let wait = ctx.state_mut(|s| {
-                        s.running += 1;
-                        s.progress.started += 1;
-                        let per_minute = s.progress.videos_per_minute;
-                        pace(&mut s.next_start_ms, now, per_minute)
-                    });
-                    if let Some(wait) = wait {
-                        ctx.timer(wait).await;
-                    }
-                    let result = Self::migrate_video(&ctx, input, unit).await;
-                    results.borrow_mut()[index] = Some(result);
-                    let now = millis(ctx.workflow_time());
-                    ctx.state_mut(|s| {
-                        s.running -= 1;
-                        s.progress.done += 1;
-                        let done = done_before + results.borrow().iter().flatten().count() as u32;
-                        let remaining = s.progress.total.map(|total| total.saturating_sub(done));
-                        s.progress.throughput.completed(now, remaining);
-                    });
-                }
+        let may_start = |s: &Self| !s.progress.paused && s.running < s.progress.max_videos_in_flight;
+        in_lanes(ctx, units, may_start, |unit| async move {
+            let now = millis(ctx.workflow_time());
+            let wait = ctx.state_mut(|s| {
+                s.running += 1;
+                s.progress.started += 1;
+                let per_minute = s.progress.videos_per_minute;
+                pace(&mut s.next_start_ms, now, per_minute)
+            });
+            if let Some(wait) = wait {
+                ctx.timer(wait).await;
             }
-        });
-        for lane in join_all(lanes.collect::<Vec<_>>()).await {
-            lane?;
-        }
-        let results = results.take();
-        Ok(results.into_iter().flatten().collect())
+            let result = Self::migrate_video(ctx, input, unit).await;
+            let now = millis(ctx.workflow_time());
+            ctx.state_mut(|s| {
+                s.running -= 1;
+                s.progress.done += 1;
+                let remaining = s.progress.total.map(|total| total.saturating_sub(s.progress.done));
+                s.progress.throughput.completed(now, remaining);
+            });
+            result
+        })
+        .await
     }
 
     async fn migrate_video(ctx: &WorkflowContext<Self>, input: &MigrateCourseInput, unit: VideoUnit) -> Result<VideoResult, VideoFailure> {

@@ -6,9 +6,7 @@
 //!
 //! `pause`, `resume` and `tune` act on the batch and are handed on to its running courses.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
@@ -22,8 +20,8 @@ use temporalio_sdk::{
 use crate::CourseKey;
 use crate::migrate_course::{COURSE_KEY, CourseResult, DRY_RUN, MigrateCourse, MigrateCourseInput, child_failure, course_workflow_id};
 use crate::migrate_video::{RetrySettings, describe, summarized};
-use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, millis};
-use crate::steps::{CourseFailure, CourseSelection, SelectCourses};
+use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, in_lanes, millis};
+use crate::steps::{CourseCounts, CourseFailure, CourseSelection, SelectCourses};
 
 /// How many failed courses the result and the progress list; the course workflows (state
 /// `failed`) and the course log have them all.
@@ -198,6 +196,23 @@ fn bad_input(message: String) -> WorkflowTermination {
     ApplicationFailure::builder(message).type_name("BadInput".to_string()).non_retryable(true).build().into()
 }
 
+/// What the batch hands on to a running course.
+#[derive(Clone, Copy)]
+enum CourseSignal<'a> {
+    Pause,
+    Resume,
+    Tune(&'a Tuning),
+}
+
+/// A finished course run, as the batch counts it.
+struct CourseRun {
+    course_key: String,
+    /// The run's counts, when it ran to its end.
+    counts: Option<CourseCounts>,
+    /// Passed or planned; or why the course failed.
+    outcome: Result<MigrationState, String>,
+}
+
 /// What a finished course run means for the batch.
 fn course_outcome(course: &str, result: &CourseResult) -> Result<MigrationState, String> {
     let counts = &result.counts;
@@ -273,28 +288,20 @@ impl MigrateCourses {
             s.progress.show_counts(&carried);
         });
 
-        let results = Self::run_courses(ctx, &input, selected.courses).await?;
-        for (course, result) in results {
+        for run in Self::run_courses(ctx, &input, selected.courses).await? {
             carried.counts.courses += 1;
-            match result {
-                Ok(result) => {
-                    let counts = &result.counts;
-                    carried.counts.videos += counts.videos;
-                    carried.counts.videos_migrated += counts.migrated;
-                    carried.counts.videos_failed += counts.failed;
-                    carried.counts.transcripts_migrated += counts.transcripts_migrated;
-                    match course_outcome(&course, &result) {
-                        Ok(MigrationState::Planned) => carried.counts.planned += 1,
-                        Ok(_) => carried.counts.passed += 1,
-                        Err(message) => {
-                            carried.counts.failed += 1;
-                            Self::note_failures(&mut carried, vec![CourseFailure { course_key: course, message }]);
-                        }
-                    }
-                }
+            if let Some(counts) = &run.counts {
+                carried.counts.videos += counts.videos;
+                carried.counts.videos_migrated += counts.migrated;
+                carried.counts.videos_failed += counts.failed;
+                carried.counts.transcripts_migrated += counts.transcripts_migrated;
+            }
+            match run.outcome {
+                Ok(MigrationState::Planned) => carried.counts.planned += 1,
+                Ok(_) => carried.counts.passed += 1,
                 Err(message) => {
                     carried.counts.failed += 1;
-                    Self::note_failures(&mut carried, vec![CourseFailure { course_key: course, message }]);
+                    Self::note_failures(&mut carried, vec![CourseFailure { course_key: run.course_key, message }]);
                 }
             }
         }
@@ -375,7 +382,7 @@ impl MigrateCourses {
             s.tuning_version += 1;
             (p.in_flight.clone(), p.course_tuning())
         });
-        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, Some(&for_courses), None));
+        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, CourseSignal::Tune(&for_courses)));
         join_all(signals.collect::<Vec<_>>()).await;
     }
 }
@@ -403,61 +410,47 @@ impl MigrateCourses {
         if let Some(state) = changed {
             ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
         }
-        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, None, Some(paused)));
+        let signal = if paused { CourseSignal::Pause } else { CourseSignal::Resume };
+        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, signal));
         join_all(signals.collect::<Vec<_>>()).await;
     }
 
     /// Hands a `tune`, `pause` or `resume` on to a running course. A course that has just
     /// finished no longer needs it, so a failed signal is not an error.
-    async fn tell_course(ctx: &WorkflowContext<Self>, course: &str, tuning: Option<&Tuning>, paused: Option<bool>) {
+    async fn tell_course(ctx: &WorkflowContext<Self>, course: &str, signal: CourseSignal<'_>) {
         let Ok(key) = course.parse::<CourseKey>() else { return };
         let dry_run = ctx.search_attributes().get(&DRY_RUN).unwrap_or(false);
         let handle = ctx.external_workflow(course_workflow_id(&key, dry_run), None);
-        let _ = match (tuning, paused) {
-            (Some(tuning), _) => handle.signal(MigrateCourse::tune, tuning.to_signal(), Default::default()).await,
-            (None, Some(true)) => handle.signal(MigrateCourse::pause, RawValue::new(vec![]), Default::default()).await,
-            (None, Some(false)) => handle.signal(MigrateCourse::resume, RawValue::new(vec![]), Default::default()).await,
-            (None, None) => Ok(()),
+        let _ = match signal {
+            CourseSignal::Tune(tuning) => handle.signal(MigrateCourse::tune, tuning.to_signal(), Default::default()).await,
+            CourseSignal::Pause => handle.signal(MigrateCourse::pause, RawValue::new(vec![]), Default::default()).await,
+            CourseSignal::Resume => handle.signal(MigrateCourse::resume, RawValue::new(vec![]), Default::default()).await,
         };
     }
 
     /// Runs the page's courses, as many at a time as the limits allow; results in their order.
-    async fn run_courses(
-        ctx: &mut WorkflowContext<Self>,
-        input: &MigrateCoursesInput,
-        courses: Vec<CourseKey>,
-    ) -> WorkflowResult<Vec<(String, Result<CourseResult, String>)>> {
-        let count = courses.len();
-        let queue = Rc::new(RefCell::new(courses.into_iter().enumerate()));
-        let results: Rc<RefCell<Vec<Option<(String, Result<CourseResult, String>)>>>> = Rc::new(RefCell::new(vec![None; count]));
-        let lanes = (0..count).map(|_| {
-            let (ctx, queue, results) = (ctx.clone(), queue.clone(), results.clone());
-            async move {
-                loop {
-                    ctx.wait_condition(|s| s.progress.room_for_a_course()).await.map_err(|_| WorkflowTermination::cancelled())?;
-                    let next = queue.borrow_mut().next();
-                    let Some((index, course)) = next else { return WorkflowResult::Ok(()) };
-                    let result = Self::run_course(&ctx, input, &course).await;
-                    let now = millis(ctx.workflow_time());
-                    ctx.state_mut(|s| {
-                        let state = match &result {
-                            Ok(result) => course_outcome(&course.to_string(), result).map_or("failed", |state| state.as_str()),
-                            Err(_) => "failed",
-                        };
-                        s.progress.courses.insert(course.to_string(), state.to_string());
-                        let finished = s.progress.courses.values().filter(|state| *state != "running" && *state != "already migrated").count();
-                        let remaining = s.progress.total.map(|total| total.saturating_sub(s.progress.done + s.progress.skipped + finished as u32));
-                        s.progress.throughput.completed(now, remaining);
-                    });
-                    results.borrow_mut()[index] = Some((course.to_string(), result));
-                }
-            }
-        });
-        for lane in join_all(lanes.collect::<Vec<_>>()).await {
-            lane?;
-        }
-        let results = results.take();
-        Ok(results.into_iter().flatten().collect())
+    async fn run_courses(ctx: &WorkflowContext<Self>, input: &MigrateCoursesInput, courses: Vec<CourseKey>) -> WorkflowResult<Vec<CourseRun>> {
+        in_lanes(
+            ctx,
+            courses,
+            |s: &Self| s.progress.room_for_a_course(),
+            |course| async move {
+                let course_key = course.to_string();
+                let result = Self::run_course(ctx, input, &course).await;
+                let outcome = result.as_ref().map_err(Clone::clone).and_then(|result| course_outcome(&course_key, result));
+                let now = millis(ctx.workflow_time());
+                ctx.state_mut(|s| {
+                    let p = &mut s.progress;
+                    p.courses.insert(course_key.clone(), outcome.as_ref().map_or(MigrationState::Failed, |state| *state).as_str().to_string());
+                    p.done += 1;
+                    p.failed += outcome.is_err() as u32;
+                    let remaining = p.total.map(|total| total.saturating_sub(p.done + p.skipped));
+                    p.throughput.completed(now, remaining);
+                });
+                CourseRun { course_key, counts: result.ok().map(|result| result.counts), outcome }
+            },
+        )
+        .await
     }
 
     /// One course run as a child. It is given the limits in force when it starts; a `pause` or
@@ -495,11 +488,11 @@ impl MigrateCourses {
             (s.progress.paused, (s.tuning_version != version).then(|| s.progress.course_tuning()))
         });
         let started = started.map_err(|error| format!("course {course}: its migration could not start (is it running elsewhere?): {error}"))?;
-        if tuned.is_some() || paused {
-            Self::tell_course(ctx, &key, tuned.as_ref(), None).await;
-            if paused {
-                Self::tell_course(ctx, &key, None, Some(true)).await;
-            }
+        if let Some(tuning) = &tuned {
+            Self::tell_course(ctx, &key, CourseSignal::Tune(tuning)).await;
+        }
+        if paused {
+            Self::tell_course(ctx, &key, CourseSignal::Pause).await;
         }
         let result = started.result().await.map_err(|error| child_failure(&error));
         ctx.state_mut(|s| s.progress.in_flight.retain(|k| k != &key));

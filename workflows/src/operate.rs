@@ -2,13 +2,18 @@
 //! `MigrateCourses`: the `pause`, `resume` and `tune` signals, the pacing of new videos, the
 //! throughput shown by the `progress` query, and the `MigrationState` search attribute.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::search_attributes::SearchAttributeKey;
+use temporalio_sdk::workflows::join_all;
+use temporalio_sdk::{WorkflowContext, WorkflowResult, WorkflowTermination};
 
 /// Where a run stands: `running`, `paused`, `validating`, then `passed`, `failed` or (dry runs)
 /// `planned`. Lists every failed course with
@@ -85,6 +90,42 @@ fn signal_json(raw: &RawValue) -> Result<Option<serde_json::Value>, String> {
         [payload] => serde_json::from_slice(&payload.data).map(Some).map_err(|e| format!("the signal's input is not JSON: {e}")),
         _ => Err("the signal takes at most one input".into()),
     }
+}
+
+/// Runs `work` on every item, in the items' order, starting the next one whenever `may_start`
+/// holds on the workflow's state. The condition is read live, so a `pause` or `tune` signal
+/// takes effect at once. `work` runs synchronously up to its first await right after the
+/// condition held, so it can take its slot (count itself as running) before any other item is
+/// considered. Results come in the items' order.
+pub async fn in_lanes<W: 'static, T, R, Fut>(
+    ctx: &WorkflowContext<W>,
+    items: Vec<T>,
+    may_start: impl Fn(&W) -> bool + Copy,
+    work: impl Fn(T) -> Fut,
+) -> WorkflowResult<Vec<R>>
+where
+    Fut: Future<Output = R>,
+{
+    let count = items.len();
+    let queue = RefCell::new(items.into_iter().enumerate());
+    let results: Rc<RefCell<Vec<Option<R>>>> = Rc::new(RefCell::new((0..count).map(|_| None).collect()));
+    let lanes = (0..count).map(|_| {
+        let (queue, results, work) = (&queue, results.clone(), &work);
+        async move {
+            loop {
+                ctx.wait_condition(may_start).await.map_err(|_| WorkflowTermination::cancelled())?;
+                let next = queue.borrow_mut().next();
+                let Some((index, item)) = next else { return WorkflowResult::Ok(()) };
+                let result = work(item).await;
+                results.borrow_mut()[index] = Some(result);
+            }
+        }
+    });
+    for lane in join_all(lanes.collect::<Vec<_>>()).await {
+        lane?;
+    }
+    let results = results.take();
+    Ok(results.into_iter().flatten().collect())
 }
 
 /// Milliseconds since the epoch of a workflow time (which is deterministic, not the clock).
