@@ -113,6 +113,9 @@ pub struct BatchCounts {
     pub planned: u32,
     /// Courses left out because their flag was on already.
     pub already_migrated: u32,
+    /// Entries that are not course keys (counted in `failed` too).
+    #[serde(default)]
+    pub invalid: u32,
     pub videos: u32,
     pub videos_migrated: u32,
     pub videos_failed: u32,
@@ -213,6 +216,12 @@ struct CourseRun {
     outcome: Result<MigrationState, String>,
 }
 
+/// How many courses the batch goes through, of `total`: with `max_courses`, it ends after that
+/// many started courses, besides those it left out or could not read.
+fn batch_total(total: u32, max_courses: Option<u32>, counts: &BatchCounts) -> u32 {
+    max_courses.map_or(total, |max| total.min(max + counts.already_migrated + counts.invalid))
+}
+
 /// What a finished course run means for the batch.
 fn course_outcome(course: &str, result: &CourseResult) -> Result<MigrationState, String> {
     let counts = &result.counts;
@@ -278,9 +287,10 @@ impl MigrateCourses {
             true => selected.total,
             false => input.course_keys.len() as u32,
         };
-        carried.total = Some(input.max_courses.map_or(total, |max| total.min(started + max)));
         carried.counts.already_migrated += selected.already_migrated.len() as u32;
+        carried.counts.invalid += selected.invalid.len() as u32;
         carried.counts.failed += selected.invalid.len() as u32;
+        carried.total = Some(batch_total(total, input.max_courses, &carried.counts));
         Self::note_failures(&mut carried, selected.invalid);
         ctx.state_mut(|s| {
             s.progress.total = carried.total;
@@ -528,6 +538,16 @@ mod tests {
         assert_eq!(progress.course_tuning().max_videos_in_flight, Some(4), "a course never gets more than the batch allows");
         progress.paused = true;
         assert!(!progress.room_for_a_course());
+    }
+
+    #[test]
+    fn at_most_max_courses_are_counted_in_the_total() {
+        let mut counts = BatchCounts { courses: 100, already_migrated: 30, invalid: 2, ..BatchCounts::default() };
+        assert_eq!(batch_total(10_000, None, &counts), 10_000);
+        assert_eq!(batch_total(10_000, Some(500), &counts), 532, "500 started, and the 32 left out or unreadable so far");
+        counts.courses = 400;
+        assert_eq!(batch_total(10_000, Some(500), &counts), 532, "the total does not grow as courses start");
+        assert_eq!(batch_total(300, Some(500), &counts), 300);
     }
 
     #[test]
