@@ -7,7 +7,7 @@ pub use workflows::steps::{CommitOutcome, CommitRequest};
 use crate::edxval::{self, NewVideo, VideoTranscript};
 
 pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<CommitOutcome, sqlx::Error> {
-    let mut tx = edxval.begin().await?;
+    let mut tx = edxval::begin_write(edxval).await?;
     let mut outcome = CommitOutcome::default();
     // Unknown to edx-val: an external video under the plan's id (the block's own id, or the one
     // derived from its usage key), as edx-val's own import creates videos it does not know.

@@ -11,7 +11,7 @@
 use sqlx::{AnyConnection, AnyPool, Row};
 use workflows::steps::{BeginCourseRun, FinishCourseRun, FlagOutcome, RecordFailures};
 
-use crate::edxval::utc_now;
+use crate::edxval::{self, utc_now};
 
 /// Plain types both SQLite and MySQL/MariaDB take as they are.
 const CREATE: [&str; 2] = [
@@ -51,7 +51,7 @@ pub async fn ensure_tables(sql: &AnyPool) -> Result<(), sqlx::Error> {
 pub async fn begin(sql: &AnyPool, run: &BeginCourseRun) -> Result<u32, sqlx::Error> {
     ensure_tables(sql).await?;
     let course = run.course_key.to_string();
-    let mut tx = sql.begin().await?;
+    let mut tx = edxval::begin_write(sql).await?;
     let existing = sqlx::query("SELECT run_number FROM transcript_migrator_course_run WHERE workflow_id = ? AND first_run_id = ?")
         .bind(&run.workflow_id)
         .bind(&run.first_run_id)
@@ -106,7 +106,7 @@ async fn enqueue(conn: &mut AnyConnection, course: &str, number: u32) -> Result<
 /// Appends the failures not yet recorded (a retried call records nothing twice).
 pub async fn record_failures(sql: &AnyPool, record: &RecordFailures) -> Result<(), sqlx::Error> {
     let course = record.course_key.to_string();
-    let mut tx = sql.begin().await?;
+    let mut tx = edxval::begin_write(sql).await?;
     for failure in &record.failures {
         let known =
             sqlx::query("SELECT 1 FROM transcript_migrator_video_failure WHERE course_id = ? AND run_number = ? AND usage_key = ? AND message = ?")
@@ -144,7 +144,7 @@ pub async fn flag(conn: &mut AnyConnection, course: &str) -> Result<Option<bool>
 pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutcome, sqlx::Error> {
     let course = finish.course_key.to_string();
     let counts = &finish.counts;
-    let mut tx = sql.begin().await?;
+    let mut tx = edxval::begin_write(sql).await?;
     sqlx::query(
         "UPDATE transcript_migrator_course_run SET state = ?, finished = ?, videos = ?, videos_migrated = ?, videos_failed = ?, \
          transcripts_migrated = ?, validation_failures = ?, counts = ? WHERE course_id = ? AND run_number = ?",

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use crate::settings::Secret;
 
@@ -39,6 +39,13 @@ pub async fn connect(url: &Secret) -> Result<AnyPool, sqlx::Error> {
     sqlx::any::install_default_drivers();
     let options: AnyConnectOptions = url.expose().parse()?;
     AnyPoolOptions::new().max_connections(8).connect_with(options).await
+}
+
+/// A transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a
+/// deferred transaction that reads first and then writes cannot wait for a busy database and
+/// fails with `database is locked`, while an immediate one waits out the busy timeout.
+pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" { pool.begin_with("BEGIN IMMEDIATE").await } else { pool.begin().await }
 }
 
 pub async fn video(conn: &mut AnyConnection, edx_video_id: &str) -> Result<Option<Video>, sqlx::Error> {

@@ -14,7 +14,7 @@ async fn rows_written_here_are_read_by_edxval_itself() {
     let edx_video_id = unique_tag("sql-video");
     let course_id = format!("course-v1:SQLx+{}+2026", unique_tag("c"));
 
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = edxval::begin_write(&pool).await.unwrap();
     assert_eq!(edxval::video(&mut tx, &edx_video_id).await.unwrap(), None);
     let video = NewVideo { edx_video_id: &edx_video_id, client_video_id: "external video.mp4", status: "external", duration: 0.0 };
     let id = edxval::create_video(&mut tx, &video).await.unwrap();
@@ -29,7 +29,7 @@ async fn rows_written_here_are_read_by_edxval_itself() {
     let mut conn = pool.acquire().await.unwrap();
     assert_eq!(edxval::video(&mut conn, &edx_video_id).await.unwrap(), None, "a rolled-back transaction leaves nothing");
 
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = edxval::begin_write(&pool).await.unwrap();
     let id = edxval::create_video(&mut tx, &video).await.unwrap();
     edxval::link_course_video(&mut tx, &course_id, id).await.unwrap();
     edxval::create_transcript(&mut tx, id, &transcript).await.unwrap();

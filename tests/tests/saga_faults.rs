@@ -89,7 +89,7 @@ impl FaultyActivities {
             Fault::AfterAllUploads => Err(injected("after all uploads")),
             Fault::InsideCommit => {
                 // The transaction does its writes, then fails before it commits.
-                let mut tx = self.edxval.begin().await.unwrap();
+                let mut tx = activities::edxval::begin_write(&self.edxval).await.unwrap();
                 let id = match activities::edxval::video(&mut tx, &r.edx_video_id).await.unwrap() {
                     Some(video) => video.id,
                     None => {
