@@ -1,0 +1,104 @@
+//! Records the workflow histories that `tests/tests/replay.rs` replays, so that a change to the
+//! workflows that would break the runs in flight at an upgrade fails the tests.
+//!
+//! On the local stack (`scripts/stack start`): `cargo run -p integration-tests --bin record-histories`.
+//! It seeds a small dataset (the showcase courses, broken ones included, and two generated
+//! ones), runs a batch through pause, tune, resume and continue-as-new, a dry run and a re-run
+//! of one course, and writes every run's history (the SDK's JSON) to `tests/histories/`,
+//! replacing what was there. Re-record after a deliberate, compatible change of the workflows
+//! only; a history that no longer replays means running workflows would break.
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use integration_tests::{OperatorCli, clean_up, repo_root, seed_isolated, stack_env, unique_tag, with_worker};
+use seed::Plan;
+use temporalio_client::{
+    Client, WorkflowExecutionInfo, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowListOptions, WorkflowStartOptions,
+};
+use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
+use workflows::migrate_courses::{BatchResult, MigrateCourses};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let plan = Plan { seed: 5, bulk_courses: 2, videos_per_course: 3, languages_per_video: 2, cues_per_transcript: 5, ..Plan::default() };
+    let (settings, _, manifest) = seed_isolated("hist", plan).await;
+    let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
+    let sound = manifest.courses.iter().find(|c| c.flag_expected).expect("a sound course").course_key.clone();
+    let out = repo_root().join("tests/histories");
+
+    with_worker(&settings, |client, queue| async move {
+        let batch = format!("batch-{}", unique_tag("hist"));
+        let input = serde_json::json!({
+            "course_keys": courses,
+            "courses_per_run": 3,
+            "page_size": 2,
+            "max_courses_in_flight": 2,
+            "max_videos_in_flight_per_course": 2,
+            "retry": {"initial_interval_ms": 200, "maximum_attempts": 2, "activity_timeout_seconds": 60},
+        });
+        let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
+        client.start_workflow(MigrateCourses::run, input, options).await.expect("starting the batch");
+
+        let cli = OperatorCli::new(&[("QUEUE", &queue), ("BATCH", &batch), ("COURSE", &sound)]);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        cli.run("pause", "", &[]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        cli.run("tune", "", &[]);
+        cli.run("resume", "", &[]);
+        let handle = client.get_workflow_handle::<MigrateCourses>(&batch);
+        let result: BatchResult = handle.get_result(WorkflowGetResultOptions::default()).await.expect("the batch's result");
+        println!("batch: {:?}", result.counts);
+
+        cli.run("dry-run-course", "", &[]);
+        cli.run("start-course", "", &[]);
+        let course: workflows::CourseKey = sound.parse().unwrap();
+        for dry_run in [true, false] {
+            let handle = client.get_workflow_handle::<MigrateCourse>(course_workflow_id(&course, dry_run));
+            let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.expect("the course's result");
+            println!("{sound} (dry run {dry_run}): {:?}", result.counts);
+        }
+
+        write_histories(&client, &queue, &out).await;
+    })
+    .await;
+    clean_up(&settings).await;
+}
+
+/// Every run of every workflow on `queue`, one file each, named by type and order of start.
+async fn write_histories(client: &Client, queue: &str, out: &Path) {
+    let mut runs: Vec<_> =
+        client.list_workflows(format!("TaskQueue='{queue}'"), WorkflowListOptions::default()).try_collect().await.expect("listing the recorded runs");
+    runs.sort_by_key(|run| (run.start_time(), run.id().to_string()));
+    if out.exists() {
+        std::fs::remove_dir_all(out).unwrap();
+    }
+    std::fs::create_dir_all(out).unwrap();
+    let namespace = worker::config::TemporalSettings::from_env(&stack_env()).unwrap().namespace;
+    let mut shapes = std::collections::BTreeSet::new();
+    let mut numbers = std::collections::BTreeMap::<String, usize>::new();
+    let mut bytes = 0;
+    for run in &runs {
+        let handle =
+            WorkflowExecutionInfo::builder().namespace(&namespace).workflow_id(run.id()).run_id(run.run_id()).build().bind_untyped(client.clone());
+        let json = handle.fetch_history(WorkflowFetchHistoryOptions::default()).to_json().await.expect("fetching a history");
+        if !shapes.insert(shape(&json)) {
+            continue;
+        }
+        let number = numbers.entry(run.workflow_type().to_string()).or_default();
+        *number += 1;
+        std::fs::write(out.join(format!("{}-{:03}.json", run.workflow_type(), number)), &json).unwrap();
+        bytes += json.len();
+    }
+    println!("wrote {} of {} histories ({} KiB) to {}: {numbers:?}", shapes.len(), runs.len(), bytes / 1024, out.display());
+}
+
+/// A history's events by kind (and activity type), without their data: runs of the same shape
+/// replay the same code paths, so one of each is kept.
+fn shape(json: &[u8]) -> Vec<String> {
+    let history: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let events = history["events"].as_array().expect("a history has events");
+    let kinds = events.iter().filter_map(|event| event["attributes"].as_object()?.iter().next());
+    kinds.map(|(kind, attributes)| format!("{kind} {}", attributes["activity_type"]["name"])).collect()
+}
