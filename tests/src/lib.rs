@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+pub mod faults;
+pub mod invariants;
+
 use activities::settings::{Env, StoreSettings};
 use seed::{Dataset, Manifest, Plan};
 
@@ -278,4 +281,47 @@ impl OperatorCli {
         let stdout = self.run(name, "-o json", overrides);
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("[{name}] printed no JSON ({e}): {stdout}"))
     }
+}
+
+/// The history (the SDK's JSON) of every run of every workflow on `queue`, with its type, in
+/// the order they started.
+pub async fn queue_histories(client: &temporalio_client::Client, queue: &str) -> Vec<(String, Vec<u8>)> {
+    use futures::TryStreamExt;
+    use temporalio_client::{WorkflowExecutionInfo, WorkflowFetchHistoryOptions, WorkflowListOptions};
+    let mut runs: Vec<_> =
+        client.list_workflows(format!("TaskQueue='{queue}'"), WorkflowListOptions::default()).try_collect().await.expect("listing runs");
+    runs.sort_by_key(|run| (run.start_time(), run.id().to_string()));
+    let namespace = worker::config::TemporalSettings::from_env(&stack_env()).unwrap().namespace;
+    let mut histories = Vec::new();
+    for run in &runs {
+        let info = WorkflowExecutionInfo::builder().namespace(&namespace).workflow_id(run.id()).run_id(run.run_id()).build();
+        let history = info.bind_untyped(client.clone()).fetch_history(WorkflowFetchHistoryOptions::default());
+        histories.push((run.workflow_type().to_string(), history.to_json().await.expect("fetching a history")));
+    }
+    histories
+}
+
+/// The stack's credentials: the S3 keys and any password in a database URL.
+pub fn stack_secrets() -> Vec<String> {
+    let env = stack_env();
+    let mut secrets: Vec<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].iter().filter_map(|key| env.get(key)).map(String::from).collect();
+    for key in ["EDXVAL_DATABASE_URL", "MODULESTORE_MONGODB_URI", "CONTENTSTORE_MONGODB_URI"] {
+        let password =
+            env.get(key).and_then(|url| url.split_once("://")).and_then(|(_, rest)| rest.split_once('@')).and_then(|(user, _)| user.split_once(':'));
+        secrets.extend(password.map(|(_, password)| password.to_string()).filter(|p| !p.is_empty()));
+    }
+    secrets
+}
+
+/// The secrets of `secrets` that `text` contains, also inside the base64 payloads of a
+/// workflow history.
+pub fn secrets_found(text: &[u8], secrets: &[String]) -> Vec<String> {
+    use base64::Engine;
+    let mut haystack = String::from_utf8_lossy(text).into_owned();
+    for word in haystack.clone().split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')) {
+        if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(word) {
+            haystack.push_str(&String::from_utf8_lossy(&decoded));
+        }
+    }
+    secrets.iter().filter(|secret| haystack.contains(secret.as_str())).cloned().collect()
 }

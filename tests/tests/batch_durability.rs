@@ -2,10 +2,10 @@
 //! a batch and started again, and the batch ends in the same state (S3 objects, edx-val
 //! transcripts, flags) as the same batch on the same data run undisturbed.
 
-use std::process::{Child, Command};
 use std::time::Duration;
 
-use integration_tests::{clean_up, env_file, final_state, seed_isolated, stack_client, unique_tag, with_worker};
+use integration_tests::faults::WorkerProcess;
+use integration_tests::{clean_up, final_state, seed_isolated, stack_client, unique_tag, with_worker};
 use seed::Plan;
 use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_courses::{BatchResult, MigrateCourses, MigrateCoursesInput};
@@ -32,20 +32,6 @@ async fn batch_result(client: &Client, id: &str) -> BatchResult {
     handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("batch {id}: {e:?}"))
 }
 
-/// The production worker as a process of its own, on `queue`, with the test's stores.
-fn worker_process(settings: &activities::settings::StoreSettings, queue: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_test-worker"))
-        .arg("worker")
-        .env("MIGRATOR_ENV_FILE", env_file())
-        .env("TEMPORAL_TASK_QUEUE", queue)
-        .env("MODULESTORE_DB", &settings.modulestore.database)
-        .env("CONTENTSTORE_DB", &settings.contentstore.database)
-        .env("S3_BUCKET", &settings.s3.bucket)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("starting the worker process")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_killed_twice_ends_as_an_undisturbed_one() {
     let (calm, _, calm_manifest) = seed_isolated("calm", plan()).await;
@@ -65,20 +51,17 @@ async fn a_batch_killed_twice_ends_as_an_undisturbed_one() {
     let client = stack_client().await;
     let queue = format!("test-{}", unique_tag("kill"));
     let batch = format!("batch-{}", unique_tag("crash"));
-    let mut worker = worker_process(&crash, &queue);
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("batch-durability-{queue}.log"));
+    let mut worker = WorkerProcess::start(env!("CARGO_BIN_EXE_test-worker").as_ref(), &crash, &queue, &log);
     start_batch(&client, &queue, &batch).await;
     for pause in [Duration::from_secs(4), Duration::from_secs(6)] {
         tokio::time::sleep(pause).await;
         let described = client.get_workflow_handle::<MigrateCourses>(&batch).describe(WorkflowDescribeOptions::default()).await.unwrap();
         assert_eq!(format!("{:?}", described.status()), "Running", "killed mid-batch");
-        worker.kill().unwrap(); // SIGKILL
-        worker.wait().unwrap();
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        worker = worker_process(&crash, &queue);
+        worker.kill_and_restart(Duration::from_secs(1)).await;
     }
     let crash_result = batch_result(&client, &batch).await;
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    worker.stop();
     let actual = final_state(&crash, &crash_manifest).await;
 
     assert_eq!(crash_result.counts, calm_result.counts);

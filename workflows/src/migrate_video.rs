@@ -37,7 +37,7 @@ fn default_activity_timeout() -> u64 {
 
 impl Default for RetrySettings {
     fn default() -> Self {
-        Self { initial_interval_ms: 2000, maximum_attempts: 3, activity_timeout_seconds: default_activity_timeout() }
+        Self { initial_interval_ms: 2000, maximum_attempts: 6, activity_timeout_seconds: default_activity_timeout() }
     }
 }
 
@@ -49,6 +49,21 @@ impl RetrySettings {
                     .initial_interval(Duration::from_millis(self.initial_interval_ms))
                     .backoff_coefficient(2.0)
                     .maximum_attempts(self.maximum_attempts)
+                    .build(),
+            )
+            .build()
+    }
+
+    /// A rollback is retried until it succeeds (at most a minute apart), so an outage of S3
+    /// delays it but never leaves the objects of a failed transaction behind.
+    pub fn rollback_options(&self) -> ActivityOptions {
+        ActivityOptions::with_start_to_close_timeout(Duration::from_secs(self.activity_timeout_seconds.max(1)))
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_millis(self.initial_interval_ms))
+                    .backoff_coefficient(2.0)
+                    .maximum_interval(Duration::from_secs(60))
+                    .maximum_attempts(0)
                     .build(),
             )
             .build()
@@ -134,6 +149,7 @@ impl MigrateVideo {
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: MigrateVideoInput) -> WorkflowResult<VideoResult> {
         let usage_key = input.unit.usage_key.to_string();
         let options = input.retry.activity_options();
+        let rollback = input.retry.rollback_options();
         let set_step = |ctx: &mut WorkflowContext<Self>, step: &str| ctx.state_mut(|s| s.stage.step = step.into());
 
         set_step(ctx, "diff");
@@ -179,7 +195,7 @@ impl MigrateVideo {
                     if !is_type(&error, "ObjectConflict") {
                         written.push(key);
                     }
-                    let undone = Self::compensate(ctx, written, options.clone()).await;
+                    let undone = Self::compensate(ctx, written, rollback.clone()).await;
                     return Err(video_failed(format!("video {usage_key}, language {language}: the upload failed: {}; {undone}", describe(&error))));
                 }
             }
@@ -196,7 +212,7 @@ impl MigrateVideo {
         let commit = match ctx.execute_activity(Commit, request, summarized(&options, summary)).await {
             Ok(commit) => commit,
             Err(error) => {
-                let undone = Self::compensate(ctx, written, options.clone()).await;
+                let undone = Self::compensate(ctx, written, rollback.clone()).await;
                 return Err(video_failed(format!("video {usage_key}: the commit failed: {}; {undone}", describe(&error))));
             }
         };
@@ -209,7 +225,7 @@ impl MigrateVideo {
                 .execute_activity(
                     Compensate,
                     CompensateRequest { keys: garbage },
-                    summarized(&options, "delete the objects users' rows made unused".into()),
+                    summarized(&rollback, "delete the objects users' rows made unused".into()),
                 )
                 .await
                 .map_err(|e| video_failed(format!("video {usage_key}: removing unused objects failed: {}", describe(&e))))?;

@@ -11,12 +11,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use futures::TryStreamExt;
-use integration_tests::{OperatorCli, clean_up, repo_root, seed_isolated, stack_env, unique_tag, with_worker};
+use integration_tests::{OperatorCli, clean_up, queue_histories, repo_root, seed_isolated, unique_tag, with_worker};
 use seed::Plan;
-use temporalio_client::{
-    Client, WorkflowExecutionInfo, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowListOptions, WorkflowStartOptions,
-};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
 
@@ -66,32 +63,27 @@ async fn main() {
     clean_up(&settings).await;
 }
 
-/// Every run of every workflow on `queue`, one file each, named by type and order of start.
+/// Every run of every workflow on `queue` of a shape not seen yet, one file each, named by type
+/// and order of start.
 async fn write_histories(client: &Client, queue: &str, out: &Path) {
-    let mut runs: Vec<_> =
-        client.list_workflows(format!("TaskQueue='{queue}'"), WorkflowListOptions::default()).try_collect().await.expect("listing the recorded runs");
-    runs.sort_by_key(|run| (run.start_time(), run.id().to_string()));
     if out.exists() {
         std::fs::remove_dir_all(out).unwrap();
     }
     std::fs::create_dir_all(out).unwrap();
-    let namespace = worker::config::TemporalSettings::from_env(&stack_env()).unwrap().namespace;
+    let histories = queue_histories(client, queue).await;
     let mut shapes = std::collections::BTreeSet::new();
     let mut numbers = std::collections::BTreeMap::<String, usize>::new();
     let mut bytes = 0;
-    for run in &runs {
-        let handle =
-            WorkflowExecutionInfo::builder().namespace(&namespace).workflow_id(run.id()).run_id(run.run_id()).build().bind_untyped(client.clone());
-        let json = handle.fetch_history(WorkflowFetchHistoryOptions::default()).to_json().await.expect("fetching a history");
-        if !shapes.insert(shape(&json)) {
+    for (workflow_type, json) in &histories {
+        if !shapes.insert(shape(json)) {
             continue;
         }
-        let number = numbers.entry(run.workflow_type().to_string()).or_default();
+        let number = numbers.entry(workflow_type.clone()).or_default();
         *number += 1;
-        std::fs::write(out.join(format!("{}-{:03}.json", run.workflow_type(), number)), &json).unwrap();
+        std::fs::write(out.join(format!("{workflow_type}-{number:03}.json")), json).unwrap();
         bytes += json.len();
     }
-    println!("wrote {} of {} histories ({} KiB) to {}: {numbers:?}", shapes.len(), runs.len(), bytes / 1024, out.display());
+    println!("wrote {} of {} histories ({} KiB) to {}: {numbers:?}", shapes.len(), histories.len(), bytes / 1024, out.display());
 }
 
 /// A history's events by kind (and activity type), without their data: runs of the same shape

@@ -1,0 +1,164 @@
+//! The reliability suite: batches of at least 200 videos migrated while the worker process is
+//! killed with SIGKILL at random moments and the Temporal server, S3, MongoDB and edx-val's
+//! database go down and come back. After every cycle the stores are audited
+//! (`integration_tests::invariants`): every transcript migrated exactly once, no orphans,
+//! nothing that existed before changed, flags only where validation passed, every failure
+//! reported. The worker's log and every workflow history are scanned for the credentials.
+//!
+//! It restarts the stack's servers, so `scripts/test` runs it alone, after the other tests.
+//! CI runs one cycle; `scripts/reliability` runs the full suite (`RELIABILITY_CYCLES`,
+//! `RELIABILITY_KILLS` per cycle, `RELIABILITY_SEED` to repeat a run).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use integration_tests::faults::{Fault, WorkerProcess, restart_server, sql_outage};
+use integration_tests::invariants::{Audit, audit, snapshot};
+use integration_tests::{clean_up, queue_histories, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag};
+use seed::Plan;
+use seed::rng::Rng;
+use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
+use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
+use workflows::migrate_courses::{BatchResult, MigrateCourses};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")))
+}
+
+fn plan(seed: u64) -> Plan {
+    Plan { seed, bulk_courses: 20, videos_per_course: 10, languages_per_video: 2, cues_per_transcript: 8, ..Plan::default() }
+}
+
+fn batch_input(courses: &[String]) -> serde_json::Value {
+    // Retries outlast every outage the suite makes (the longest is a SeaweedFS restart, ~20 s),
+    // and a killed worker's activity is retried elsewhere after 30 s.
+    serde_json::json!({
+        "course_keys": courses,
+        "courses_per_run": 8,
+        "max_courses_in_flight": 3,
+        "max_videos_in_flight_per_course": 2,
+        "retry": {"initial_interval_ms": 500, "maximum_attempts": 12, "activity_timeout_seconds": 30},
+    })
+}
+
+async fn is_running(client: &Client, workflow_id: &str) -> Option<bool> {
+    let described = client.get_workflow_handle::<MigrateCourses>(workflow_id).describe(WorkflowDescribeOptions::default()).await.ok()?;
+    Some(format!("{:?}", described.status()) == "Running")
+}
+
+/// The batch's result once it has closed, asking again while the Temporal server is away and
+/// starting the worker again should it have exited on its own.
+async fn batch_result(client: &Client, batch: &str, worker: &mut WorkerProcess, restarts: &mut usize) -> BatchResult {
+    let deadline = Instant::now() + Duration::from_secs(1200);
+    loop {
+        assert!(Instant::now() < deadline, "batch {batch} did not finish in 20 minutes");
+        if worker.exited() {
+            *restarts += 1;
+            worker.kill_and_restart(Duration::ZERO).await;
+        }
+        if is_running(client, batch).await == Some(false) {
+            let handle = client.get_workflow_handle::<MigrateCourses>(batch);
+            return handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("batch {batch}: {e:?}"));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn course_result(client: &Client, course: &str) -> CourseResult {
+    let id = course_workflow_id(&course.parse().unwrap(), false);
+    client.get_workflow_handle::<MigrateCourse>(&id).get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("{id}: {e:?}"))
+}
+
+async fn inject(fault: Fault, worker: &mut WorkerProcess, settings: &activities::settings::StoreSettings) {
+    let down = Duration::from_secs(3);
+    match fault {
+        Fault::KillWorker => worker.kill_and_restart(Duration::from_secs(1)).await,
+        Fault::RestartTemporal => restart_server("temporal", down).await,
+        Fault::RestartS3 => restart_server("s3", down).await,
+        Fault::RestartMongo => restart_server("mongo", down).await,
+        Fault::SqlOutage => sql_outage(settings, Duration::from_secs(8)).await,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_promise_holds_while_processes_die() {
+    let cycles = setting("RELIABILITY_CYCLES", 1);
+    let kills = setting("RELIABILITY_KILLS", 3) as usize;
+    let seed = setting("RELIABILITY_SEED", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 100_000);
+    println!("reliability: {cycles} cycle(s), {kills} worker kills each, seed {seed}");
+    let secrets = stack_secrets();
+    assert!(!secrets.is_empty(), "the stack has credentials to look for");
+    let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (mut injected, mut unplanned_restarts, mut total, mut leaks) = (BTreeMap::<Fault, usize>::new(), 0, Audit::default(), Vec::new());
+
+    for cycle in 0..cycles {
+        let (settings, _, manifest) = seed_isolated("rel", plan(seed + cycle)).await;
+        let videos: usize = manifest.courses.iter().map(|c| c.videos.len()).sum();
+        assert!(videos >= 200, "at least 200 videos per cycle: {videos}");
+        let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
+        let before = snapshot(&settings, &manifest).await;
+
+        let client = stack_client().await;
+        let queue = format!("test-{}", unique_tag("rel"));
+        let batch = format!("batch-{}", unique_tag("rel"));
+        let log = logs.join(format!("reliability-worker-{queue}.log"));
+        let mut worker = WorkerProcess::start(env!("CARGO_BIN_EXE_test-worker").as_ref(), &settings, &queue, &log);
+        let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
+        client.start_workflow(MigrateCourses::run, batch_input(&courses), options).await.unwrap();
+
+        let mut rng = Rng::new(seed + cycle);
+        let mut schedule: Vec<Fault> = std::iter::repeat_n(Fault::KillWorker, kills).chain(Fault::ALL.into_iter().skip(1)).collect();
+        for i in (1..schedule.len()).rev() {
+            schedule.swap(i, rng.range(0, i as u64 + 1) as usize);
+        }
+        for fault in schedule {
+            tokio::time::sleep(Duration::from_millis(rng.range(1000, 6000))).await;
+            if is_running(&client, &batch).await == Some(false) {
+                println!("cycle {cycle}: the batch finished before {fault:?}");
+                break;
+            }
+            println!("cycle {cycle}: {fault:?}");
+            inject(fault, &mut worker, &settings).await;
+            *injected.entry(fault).or_default() += 1;
+        }
+        let client = stack_client().await;
+        let result = batch_result(&client, &batch, &mut worker, &mut unplanned_restarts).await;
+        let mut reported = BTreeMap::new();
+        for course in &courses {
+            let course_result = course_result(&client, course).await;
+            assert_eq!(course_result.more_failures, 0, "{course}: every failure is listed");
+            reported.insert(course.clone(), course_result.failures);
+        }
+        worker.stop();
+
+        let broken = manifest.courses.iter().filter(|c| !c.flag_expected).count() as u32;
+        assert_eq!(
+            (result.counts.passed, result.counts.failed),
+            (courses.len() as u32 - broken, broken),
+            "cycle {cycle}: {:?}",
+            result.failed_courses
+        );
+        let cycle_audit = audit(&settings, &manifest, &before, &reported).await;
+        println!("cycle {cycle}: {}", cycle_audit.summary());
+        total.add(cycle_audit);
+
+        for (workflow_type, history) in queue_histories(&client, &queue).await {
+            leaks.extend(secrets_found(&history, &secrets).into_iter().map(|_| format!("a {workflow_type} history")));
+        }
+        leaks.extend(secrets_found(&std::fs::read(&log).unwrap(), &secrets).into_iter().map(|_| format!("the worker log {}", log.display())));
+        clean_up(&settings).await;
+    }
+
+    let faults: Vec<String> = injected.iter().map(|(fault, n)| format!("{fault:?} {n}")).collect();
+    println!("== reliability summary (seed {seed}, {cycles} cycle(s))");
+    println!("faults injected: {}; worker exits not injected: {unplanned_restarts}", faults.join(", "));
+    println!("{}", total.summary());
+    println!("credentials found in logs or histories: {}", leaks.len());
+    assert!(total.is_clean(), "{total:#?}");
+    assert!(leaks.is_empty(), "credentials leaked into {leaks:?}");
+    assert_eq!(unplanned_restarts, 0, "the worker exited without being killed");
+    for fault in Fault::ALL {
+        assert!(injected.contains_key(&fault), "{fault:?} was never injected (the batches finished first): {faults:?}");
+    }
+}
