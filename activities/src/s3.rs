@@ -3,6 +3,9 @@
 use crate::throttle::Throttle;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
+use std::time::Duration;
+
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -51,7 +54,9 @@ impl TranscriptBucket {
         }
         .region(Region::new(settings.region.clone()))
         // S3-compatible servers differ in their support of the newer default checksums.
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        // A request that gets no answer fails (and is retried) instead of waiting for ever.
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(10)).read_timeout(Duration::from_secs(30)).build());
         if let Some(endpoint) = &settings.endpoint_url {
             config = config.endpoint_url(endpoint).force_path_style(true);
         }

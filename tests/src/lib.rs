@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 pub mod faults;
 pub mod invariants;
+pub mod proxy;
 
 use activities::settings::{Env, StoreSettings};
 use seed::{Dataset, Manifest, Plan};

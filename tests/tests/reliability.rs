@@ -5,6 +5,10 @@
 //! nothing that existed before changed, flags only where validation passed, every failure
 //! reported. The worker's log and every workflow history are scanned for the credentials.
 //!
+//! A second scenario puts a fault-injecting TCP proxy between the worker and each store (S3,
+//! MongoDB, and MariaDB where edx-val is on it) and adds latency, resets every connection and
+//! black-holes the traffic for longer than an activity's timeout.
+//!
 //! It restarts the stack's servers, so `scripts/test` runs it alone, after the other tests.
 //! CI runs one cycle; `scripts/reliability` runs the full suite (`RELIABILITY_CYCLES`,
 //! `RELIABILITY_KILLS` per cycle, `RELIABILITY_SEED` to repeat a run).
@@ -15,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use integration_tests::faults::{Fault, WorkerProcess, restart_server, sql_outage};
 use integration_tests::invariants::{Audit, audit, snapshot};
-use integration_tests::{clean_up, queue_histories, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag};
+use integration_tests::proxy::{FaultProxy, Mode};
+use integration_tests::{clean_up, queue_histories, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of};
 use seed::Plan;
 use seed::rng::Rng;
 use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
@@ -161,4 +166,92 @@ async fn every_promise_holds_while_processes_die() {
     for fault in Fault::ALL {
         assert!(injected.contains_key(&fault), "{fault:?} was never injected (the batches finished first): {faults:?}");
     }
+}
+
+/// `url` with its `127.0.0.1:<port>` sent through a new proxy; the proxy, and the url.
+async fn through_proxy(url: &str) -> (FaultProxy, String) {
+    let start = url.find("127.0.0.1:").unwrap_or_else(|| panic!("the stack's servers are on 127.0.0.1: {url}"));
+    let port_start = start + "127.0.0.1:".len();
+    let port_end = url[port_start..].find(|c: char| !c.is_ascii_digit()).map_or(url.len(), |i| port_start + i);
+    let proxy = FaultProxy::start(url[start..port_end].parse().unwrap()).await;
+    let proxied = format!("{}127.0.0.1:{}{}", &url[..start], proxy.port(), &url[port_end..]);
+    (proxy, proxied)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_promise_holds_through_a_faulty_network() {
+    let seed = setting("RELIABILITY_SEED", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 100_000);
+    let (settings, _, manifest) = seed_isolated("net", plan(seed)).await;
+    let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
+    let before = snapshot(&settings, &manifest).await;
+
+    let mut proxied = settings.clone();
+    let mut proxies = Vec::new();
+    let (s3, endpoint) = through_proxy(settings.s3.endpoint_url.as_deref().expect("the stack's S3 endpoint")).await;
+    proxied.s3.endpoint_url = Some(endpoint);
+    proxies.push(("S3", s3));
+    let (mongo, uri) = through_proxy(settings.modulestore.uri.expose()).await;
+    assert_eq!(settings.modulestore.uri.expose(), settings.contentstore.uri.expose(), "one MongoDB server");
+    proxied.modulestore.uri = activities::settings::Secret::new(uri.clone());
+    proxied.contentstore.uri = activities::settings::Secret::new(uri);
+    proxies.push(("MongoDB", mongo));
+    if settings.edxval_database_url.expose().starts_with("sqlite:") {
+        println!("edx-val is on SQLite, a file: no network between the worker and it to fault");
+    } else {
+        let (sql, url) = through_proxy(settings.edxval_database_url.expose()).await;
+        proxied.edxval_database_url = activities::settings::Secret::new(url);
+        proxies.push(("SQL", sql));
+    }
+
+    let injected = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<String, usize>::new()));
+    let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (counted, slot) = (injected.clone(), outcome.clone());
+    with_worker_of(&proxied, 4, |client, queue| async move {
+        let batch = format!("batch-{}", unique_tag("net"));
+        let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
+        client.start_workflow(MigrateCourses::run, batch_input(&courses), options).await.unwrap();
+        let mut rng = Rng::new(seed);
+        // The black hole outlasts an activity's 30 s timeout: the stuck call must be given up
+        // and retried, not waited for.
+        let faults = [("latency", Mode::Latency(Duration::from_millis(300)), 4), ("reset", Mode::Reset, 1), ("black hole", Mode::BlackHole, 35)];
+        'faults: for (store, proxy) in &proxies {
+            for (kind, mode, seconds) in faults {
+                tokio::time::sleep(Duration::from_millis(rng.range(1000, 4000))).await;
+                if is_running(&client, &batch).await == Some(false) {
+                    println!("the batch finished before {kind} on {store}");
+                    break 'faults;
+                }
+                println!("{kind} on {store} for {seconds} s");
+                proxy.set(mode);
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                proxy.set(Mode::Pass);
+                *counted.lock().unwrap().entry(format!("{kind} on {store}")).or_default() += 1;
+            }
+        }
+        let handle = client.get_workflow_handle::<MigrateCourses>(&batch);
+        let result: BatchResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("batch {batch}: {e:?}"));
+        let mut reported = BTreeMap::new();
+        for course in &courses {
+            reported.insert(course.clone(), course_result(&client, course).await.failures);
+        }
+        // Calls the black holes swallowed, given up by the worker (or timed out by Temporal).
+        let histories: String = queue_histories(&client, &queue).await.iter().map(|(_, h)| String::from_utf8_lossy(h).into_owned()).collect();
+        let given_up = histories.matches("StoreTimeout").count() + histories.matches("ActivityTaskTimedOutEventAttributes").count();
+        *slot.lock().unwrap() = Some((result, reported, proxies, given_up));
+    })
+    .await;
+    let (result, reported, proxies, given_up) = outcome.lock().unwrap().take().expect("the batch ran");
+
+    let broken = manifest.courses.iter().filter(|c| !c.flag_expected).count() as u32;
+    assert_eq!((result.counts.passed, result.counts.failed), (manifest.courses.len() as u32 - broken, broken), "{:?}", result.failed_courses);
+    let audit = audit(&settings, &manifest, &before, &reported).await;
+    let injected = injected.lock().unwrap().clone();
+    println!("== network faults (seed {seed})");
+    println!("faults injected: {}", injected.iter().map(|(fault, n)| format!("{fault} {n}")).collect::<Vec<_>>().join(", "));
+    println!("stuck calls given up and retried: {given_up}");
+    println!("{}", audit.summary());
+    assert!(audit.is_clean(), "{audit:#?}");
+    assert!(given_up > 0, "black holes longer than the activity timeout leave calls to give up");
+    assert_eq!(injected.len(), 3 * proxies.len(), "every fault on every store, while the batch ran: {injected:?}");
+    clean_up(&settings).await;
 }
