@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 pub mod faults;
 pub mod invariants;
+pub mod live_edits;
 pub mod proxy;
 
 use activities::settings::{Env, StoreSettings};

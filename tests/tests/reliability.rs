@@ -9,16 +9,22 @@
 //! MongoDB, and MariaDB where edx-val is on it) and adds latency, resets every connection and
 //! black-holes the traffic for longer than an activity's timeout.
 //!
+//! Meanwhile users upload transcripts (edx-val rows and S3 objects) for videos being migrated;
+//! theirs must be kept as they are.
+//!
 //! It restarts the stack's servers, so `scripts/test` runs it alone, after the other tests.
 //! CI runs one cycle; `scripts/reliability` runs the full suite (`RELIABILITY_CYCLES`,
 //! `RELIABILITY_KILLS` per cycle, `RELIABILITY_SEED` to repeat a run).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use integration_tests::faults::{Fault, WorkerProcess, restart_server, sql_outage};
 use integration_tests::invariants::{Audit, audit, snapshot};
+use integration_tests::live_edits::users_uploading;
 use integration_tests::proxy::{FaultProxy, Mode};
 use integration_tests::{clean_up, queue_histories, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of};
 use seed::Plan;
@@ -96,13 +102,14 @@ async fn every_promise_holds_while_processes_die() {
     assert!(!secrets.is_empty(), "the stack has credentials to look for");
     let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let (mut injected, mut unplanned_restarts, mut total, mut leaks) = (BTreeMap::<Fault, usize>::new(), 0, Audit::default(), Vec::new());
+    let mut user_uploads = 0;
 
     for cycle in 0..cycles {
         let (settings, _, manifest) = seed_isolated("rel", plan(seed + cycle)).await;
         let videos: usize = manifest.courses.iter().map(|c| c.videos.len()).sum();
         assert!(videos >= 200, "at least 200 videos per cycle: {videos}");
         let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
-        let before = snapshot(&settings, &manifest).await;
+        let mut before = snapshot(&settings, &manifest).await;
 
         let client = stack_client().await;
         let queue = format!("test-{}", unique_tag("rel"));
@@ -112,6 +119,8 @@ async fn every_promise_holds_while_processes_die() {
         let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
         client.start_workflow(MigrateCourses::run, batch_input(&courses), options).await.unwrap();
 
+        let stop_users = Arc::new(AtomicBool::new(false));
+        let users = tokio::spawn(users_uploading(settings.clone(), manifest.clone(), seed + cycle, stop_users.clone()));
         let mut rng = Rng::new(seed + cycle);
         let mut schedule: Vec<Fault> = std::iter::repeat_n(Fault::KillWorker, kills).chain(Fault::ALL.into_iter().skip(1)).collect();
         for i in (1..schedule.len()).rev() {
@@ -136,6 +145,10 @@ async fn every_promise_holds_while_processes_die() {
             reported.insert(course.clone(), course_result.failures);
         }
         worker.stop();
+        stop_users.store(true, Ordering::SeqCst);
+        let users = users.await.unwrap().settle(&settings, &mut before).await;
+        println!("cycle {cycle}: users uploaded {} transcripts of videos being migrated ({} came too late)", users.uploads.len(), users.too_late);
+        user_uploads += users.uploads.len();
 
         let broken = manifest.courses.iter().filter(|c| !c.flag_expected).count() as u32;
         assert_eq!(
@@ -158,11 +171,13 @@ async fn every_promise_holds_while_processes_die() {
     let faults: Vec<String> = injected.iter().map(|(fault, n)| format!("{fault:?} {n}")).collect();
     println!("== reliability summary (seed {seed}, {cycles} cycle(s))");
     println!("faults injected: {}; worker exits not injected: {unplanned_restarts}", faults.join(", "));
+    println!("live edits: {user_uploads} transcripts uploaded by users while their videos migrated, all kept");
     println!("{}", total.summary());
     println!("credentials found in logs or histories: {}", leaks.len());
     assert!(total.is_clean(), "{total:#?}");
     assert!(leaks.is_empty(), "credentials leaked into {leaks:?}");
     assert_eq!(unplanned_restarts, 0, "the worker exited without being killed");
+    assert!(user_uploads > 0, "users uploaded transcripts during the migration");
     for fault in Fault::ALL {
         assert!(injected.contains_key(&fault), "{fault:?} was never injected (the batches finished first): {faults:?}");
     }
