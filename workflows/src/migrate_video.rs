@@ -43,27 +43,25 @@ impl Default for RetrySettings {
 
 impl RetrySettings {
     pub fn activity_options(&self) -> ActivityOptions {
-        ActivityOptions::with_start_to_close_timeout(Duration::from_secs(self.activity_timeout_seconds.max(1)))
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_millis(self.initial_interval_ms))
-                    .backoff_coefficient(2.0)
-                    .maximum_attempts(self.maximum_attempts)
-                    .build(),
-            )
-            .build()
+        // Temporal's own default for the longest wait: 100 times the first.
+        self.options(self.maximum_attempts, Duration::from_millis(self.initial_interval_ms.saturating_mul(100)))
     }
 
     /// A rollback is retried until it succeeds (at most a minute apart), so an outage of S3
     /// delays it but never leaves the objects of a failed transaction behind.
     pub fn rollback_options(&self) -> ActivityOptions {
+        self.options(0, Duration::from_secs(60))
+    }
+
+    /// `maximum_attempts` 0: no limit.
+    fn options(&self, maximum_attempts: u32, maximum_interval: Duration) -> ActivityOptions {
         ActivityOptions::with_start_to_close_timeout(Duration::from_secs(self.activity_timeout_seconds.max(1)))
             .retry_policy(
                 RetryPolicy::builder()
                     .initial_interval(Duration::from_millis(self.initial_interval_ms))
                     .backoff_coefficient(2.0)
-                    .maximum_interval(Duration::from_secs(60))
-                    .maximum_attempts(0)
+                    .maximum_interval(maximum_interval)
+                    .maximum_attempts(maximum_attempts)
                     .build(),
             )
             .build()
