@@ -1,18 +1,26 @@
 //! Users at work while the migration runs: transcripts uploaded to edx-val and S3 (as Studio
-//! does) for videos being migrated. What they create is theirs: the audit counts it as existing
-//! before, so the migration must leave it as it is.
+//! does) for videos being migrated, and authors saving courses while the migration writes
+//! `edx_video_id` back. What users create is theirs: the audit counts it as existing before, so
+//! the migration must leave it as it is; an author's last save must be the course's head.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use activities::edxval::{self, NewVideo, VideoTranscript};
+use activities::modulestore::{ACTIVE_VERSIONS, Modulestore, STRUCTURES};
 use activities::s3::TranscriptBucket;
 use activities::settings::StoreSettings;
+use activities::split_course_index;
+use anyhow::Context;
+use bson::oid::ObjectId;
+use bson::{Bson, Document, doc};
 use seed::Manifest;
 use seed::manifest::Outcome;
 use seed::rng::Rng;
 use sha2::Digest;
+use workflows::{Branch, CourseKey};
 
 use crate::invariants::Snapshot;
 
@@ -105,4 +113,81 @@ pub async fn users_uploading(settings: StoreSettings, manifest: Manifest, seed: 
         }
     }
     edits
+}
+
+/// The draft head of a split course as edx-platform reads it: the SQL course index where it has
+/// a row, else `active_versions`.
+pub async fn draft_head(modulestore: &Modulestore, sql: &sqlx::AnyPool, course: &CourseKey) -> anyhow::Result<ObjectId> {
+    let head = match split_course_index::head(sql, course, Branch::Draft).await? {
+        Some(hex) => ObjectId::parse_str(&hex)?,
+        None => modulestore.split_head(course, Branch::Draft).await?.and_then(|v| v.as_object_id()).context("no draft head")?,
+    };
+    Ok(head)
+}
+
+/// The course block's display name in the draft head.
+pub async fn draft_display_name(modulestore: &Modulestore, sql: &sqlx::AnyPool, course: &CourseKey) -> anyhow::Result<String> {
+    let head = draft_head(modulestore, sql, course).await?;
+    let structure = modulestore.database().collection::<Document>(STRUCTURES).find_one(doc! { "_id": head }).await?.context("no head structure")?;
+    let blocks = structure.get_array("blocks")?;
+    let course_block = blocks.iter().filter_map(Bson::as_document).find(|b| b.get_str("block_type") == Ok("course")).context("no course block")?;
+    Ok(course_block.get_document("fields")?.get_str("display_name")?.to_string())
+}
+
+/// An author saving the course in Studio: the draft head they opened, `editing` later saved as
+/// a new structure version with the course's display name changed, and made the head the way
+/// edx-platform does: unconditionally over whatever was saved in between (edx-platform checks
+/// only `last_update`, which the migration leaves alone), in the SQL index and `active_versions`.
+async fn author_saves(modulestore: &Modulestore, sql: &sqlx::AnyPool, course: &CourseKey, name: &str, editing: Duration) -> anyhow::Result<()> {
+    let head = draft_head(modulestore, sql, course).await?;
+    let structures = modulestore.database().collection::<Document>(STRUCTURES);
+    let mut structure = structures.find_one(doc! { "_id": head }).await?.context("no head structure")?;
+    tokio::time::sleep(editing).await;
+    let blocks = structure.get_array_mut("blocks")?;
+    let course_block =
+        blocks.iter_mut().filter_map(Bson::as_document_mut).find(|b| b.get_str("block_type") == Ok("course")).context("no course block")?;
+    course_block.get_document_mut("fields")?.insert("display_name", name);
+    let version = ObjectId::new();
+    let now = bson::DateTime::now();
+    structure.insert("_id", version);
+    structure.insert("previous_version", head);
+    structure.insert("edited_on", now);
+    structure.insert("edited_by", AUTHOR);
+    structures.insert_one(&structure).await?;
+    sqlx::query("UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ?, last_update = ? WHERE course_id = ?")
+        .bind(version.to_hex())
+        .bind(edxval::utc_now())
+        .bind(course.to_string())
+        .execute(sql)
+        .await?;
+    let index = doc! { "org": &course.org, "course": &course.course, "run": &course.run };
+    let moved = doc! { "$set": { format!("versions.{}", Branch::Draft.split_version_key()): version, "last_update": now } };
+    modulestore.database().collection::<Document>(ACTIVE_VERSIONS).update_one(index, moved).await?;
+    Ok(())
+}
+
+/// edx-platform user id of the author in these tests.
+const AUTHOR: i32 = 7;
+
+/// Authors saving `courses` in Studio, a save every half second or so, until `stop` is set:
+/// each course's display name as its last save left it, and how many saves there were.
+pub async fn authors_editing(
+    settings: StoreSettings,
+    courses: Vec<CourseKey>,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+) -> (BTreeMap<CourseKey, String>, usize) {
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let sql = edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let mut rng = Rng::new(seed ^ 0xa07);
+    let (mut last, mut saves) = (BTreeMap::new(), 0);
+    while !stop.load(Ordering::SeqCst) && !courses.is_empty() {
+        tokio::time::sleep(Duration::from_millis(rng.range(100, 800))).await;
+        let course = rng.pick(&courses).clone();
+        saves += 1;
+        let name = format!("Course renamed by an author, save {saves}");
+        author_saves(&modulestore, &sql, &course, &name, Duration::from_millis(rng.range(50, 500))).await.expect("an author's save");
+        last.insert(course, name);
+    }
+    (last, saves)
 }
