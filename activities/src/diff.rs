@@ -80,5 +80,5 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
         }
         copies.push(read);
     }
-    Ok(plan::plan_video(&unit.usage_key.to_string(), &copies, &in_edxval))
+    Ok(plan::plan_video(&unit.usage_key, &copies, &in_edxval))
 }

@@ -45,10 +45,17 @@ pub fn video_fields(fields: &Document) -> VideoFields {
         },
         transcripts: match fields.get("transcripts") {
             None | Some(Bson::Null) => TranscriptsField::default(),
+            Some(Bson::Document(map)) if map.len() > MAX_LANGUAGES => {
+                TranscriptsField::Invalid { found: format!("a mapping of {} languages (at most {MAX_LANGUAGES} are read)", map.len()) }
+            }
             Some(Bson::Document(map)) => map
                 .iter()
                 .filter(|(_, file)| file.as_str() != Some("")) // get_transcripts_info drops these
                 .map(|(language, file)| match file {
+                    _ if !is_sane(language, MAX_LANGUAGE_CODE) => Err(format!("a mapping with the entry {}, not a language code", shown(language))),
+                    Bson::String(file) if !is_sane(file, MAX_FILE_NAME) => {
+                        Err(format!("a mapping whose entry {language:?} names {}, not a file name", shown(file)))
+                    }
                     Bson::String(file) => Ok((language.clone(), file.clone())),
                     other => Err(format!("a mapping whose entry {language:?} is {}", describe(other))),
                 })
@@ -57,6 +64,26 @@ pub fn video_fields(fields: &Document) -> VideoFields {
             Some(other) => TranscriptsField::Invalid { found: describe(other) },
         },
         edx_video_id: text("edx_video_id"),
+    }
+}
+
+/// More languages than any video has: a `transcripts` field this big is refused whole, so that
+/// a broken block never makes a unit too big to travel through Temporal.
+pub const MAX_LANGUAGES: usize = 300;
+/// edx-val's `language_code` column (`max_length=50`).
+const MAX_LANGUAGE_CODE: usize = 50;
+const MAX_FILE_NAME: usize = 255;
+
+/// Not empty, not too long, no control characters.
+fn is_sane(text: &str, max_chars: usize) -> bool {
+    !text.is_empty() && text.chars().count() <= max_chars && !text.chars().any(char::is_control)
+}
+
+/// A string for a message: quoted and escaped, and cut short when long.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((end, _)) => format!("{:?}… ({} characters)", &text[..end], text.chars().count()),
+        None => format!("{text:?}"),
     }
 }
 
@@ -274,6 +301,16 @@ mod tests {
             (Bson::String("intro.srt".into()), "the string \"intro.srt\""),
             (Bson::Array(vec![Bson::Int32(1)]), "a list of 1 items"),
             (Bson::Document(doc! { "fr": 3 }), "a mapping whose entry \"fr\" is the number 3"),
+            (Bson::Document(doc! { "de": "evil\u{7}.srt" }), "a mapping whose entry \"de\" names \"evil\\u{7}.srt\", not a file name"),
+            (Bson::Document(doc! { "x".repeat(51): "a.srt" }), &format!("a mapping with the entry {:?}, not a language code", "x".repeat(51))),
+            (
+                Bson::Document(doc! { "fr": "a".repeat(300) }),
+                &format!("a mapping whose entry \"fr\" names {:?}… (300 characters), not a file name", "a".repeat(60)),
+            ),
+            (
+                Bson::Document((0..=MAX_LANGUAGES).map(|i| (format!("l{i}"), Bson::String(format!("{i}.srt")))).collect()),
+                "a mapping of 301 languages (at most 300 are read)",
+            ),
         ] {
             let fields = video_fields(&doc! { "transcripts": value });
             assert_eq!(fields.transcripts, TranscriptsField::Invalid { found: found.into() });

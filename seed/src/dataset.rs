@@ -431,6 +431,28 @@ impl Dataset {
             Fields::new("Transcripts field of the wrong type").set("transcripts", "lecture_en.srt").broken_copy("bad_transcripts_field"),
             None,
         );
+        let mut evil = Document::new();
+        evil.insert("de", "evil\u{7}name.srt");
+        c.video(
+            "control_character_in_file_name",
+            Fields::new("A control character in a file name").set("transcripts", evil).broken_copy("bad_transcripts_field"),
+            None,
+        );
+        let huge: Document = (0..5_000).map(|i| (format!("x{i:04}"), Bson::String(format!("lecture_{i:04}.srt")))).collect();
+        c.video(
+            "huge_transcripts_field",
+            Fields::new("A huge transcripts field").set("transcripts", huge).broken_copy("bad_transcripts_field"),
+            None,
+        );
+        let cues = c.cues("fr", 4);
+        let fr = c.srt("illegal_id_fr.srt", &cues, SrtStyle::PLAIN);
+        c.video(
+            "illegal_edx_video_id",
+            Fields::new("An illegal edx_video_id").set("edx_video_id", "bad id/../x").transcript("fr", "illegal_id_fr.srt", fr).copy(),
+            None,
+        );
+        let traversal = "../../../etc/passwd.srt";
+        c.video("path_in_file_name", Fields::new("A path in a file name").transcript("fr", traversal, missing(traversal)).copy(), None);
         self.courses.push(c.course);
 
         // An old Mongo course with one broken input.
@@ -485,7 +507,7 @@ impl Dataset {
                         let branches: BTreeMap<Branch, BranchView> =
                             Branch::ALL.into_iter().filter_map(|b| video.copy(b).map(|copy| (b, copy.view.clone()))).collect();
                         let edx_video_id = video.edx_video_id();
-                        let expected = manifest::expected_video(&branches, known.get(edx_video_id.as_str()));
+                        let expected = manifest::expected_video(&branches, &edx_video_id, known.get(edx_video_id.as_str()));
                         ManifestVideo {
                             usage_key: course.key.usage_key("video", &video.block_id).to_string(),
                             block_id: video.block_id.clone(),

@@ -121,8 +121,9 @@ pub struct Manifest {
 
 /// Merges the branches as the migration must: a language comes from the published branch where
 /// it has it, otherwise from the draft; languages edx-val already has are left alone; a video
-/// migrates all of its missing languages or, if one of them cannot be read, none.
-pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, known_languages: Option<&BTreeSet<String>>) -> ExpectedVideo {
+/// migrates all of its missing languages or, if one of them cannot be read, none. An
+/// `edx_video_id` edx-val would refuse fails the video before anything else.
+pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, edx_video_id: &str, known_languages: Option<&BTreeSet<String>>) -> ExpectedVideo {
     let already: BTreeSet<String> = known_languages.cloned().unwrap_or_default();
     let mut expected = ExpectedVideo {
         outcome: Outcome::NothingToMigrate,
@@ -137,6 +138,11 @@ pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, known_languages: 
         language: language.map(Into::into),
         file: file.cloned(),
     };
+    if !workflows::plan::is_valid_edx_video_id(edx_video_id) {
+        expected.failure = Some(fail("invalid_edx_video_id", None, None));
+        expected.outcome = Outcome::Failed;
+        return expected;
+    }
     for branch in [Branch::Published, Branch::Draft] {
         if let Some(problem) = branches.get(&branch).and_then(|view| view.problem.as_ref()) {
             expected.failure = Some(fail(problem, None, None));

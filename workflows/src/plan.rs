@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Branch;
+use crate::{Branch, UsageKey};
 
 /// How the transcript was stored in the contentstore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,16 +101,18 @@ pub fn target_edx_video_id<'a>(usage_key: &str, ids: impl IntoIterator<Item = &'
 /// Merges the branches as the migration must: a language comes from the published copy where
 /// it has one, else from the draft; languages edx-val already has are left alone; any failure
 /// among the languages to migrate fails the whole video.
-pub fn plan_video(video: &str, copies: &[BranchCopy], in_edxval: &BTreeSet<String>) -> VideoPlan {
+pub fn plan_video(usage_key: &UsageKey, copies: &[BranchCopy], in_edxval: &BTreeSet<String>) -> VideoPlan {
     let mut plan = VideoPlan::default();
+    let video = usage_key.to_string();
     let fail = |kind: &str, message: String| Failure { kind: kind.into(), language: None, file: None, message };
-    match target_edx_video_id(video, copies.iter().map(|c| c.edx_video_id.as_str())) {
+    let named = format!("course {}, video {video}", usage_key.course);
+    match target_edx_video_id(&video, copies.iter().map(|c| c.edx_video_id.as_str())) {
         Ok(id) if is_valid_edx_video_id(&id) => {
             plan.edx_video_id = id;
             plan.write_back = copies.iter().filter(|c| c.edx_video_id.is_empty()).map(|c| c.branch).collect();
         }
-        Ok(id) => plan.failures.push(fail("invalid_edx_video_id", format!("video {video}: edx_video_id {id:?} is not a valid edx-val id"))),
-        Err(disagreement) => plan.failures.push(fail("edx_video_id_disagreement", format!("video {video}: {disagreement}"))),
+        Ok(id) => plan.failures.push(fail("invalid_edx_video_id", format!("{named}: edx_video_id {id:?} is not a valid edx-val id"))),
+        Err(disagreement) => plan.failures.push(fail("edx_video_id_disagreement", format!("{named}: {disagreement}"))),
     }
     let by_branch = |branch| copies.iter().find(|c| c.branch == branch);
     let (published, draft) = (by_branch(Branch::Published), by_branch(Branch::Draft));
@@ -158,6 +160,10 @@ mod tests {
         Err(Failure { kind: kind.into(), language: Some(language.into()), file: Some("x.srt".into()), message: format!("{kind} {language}") })
     }
 
+    fn v() -> UsageKey {
+        "course-v1:edX+DemoX+2018".parse::<crate::CourseKey>().unwrap().usage_key("video", "v")
+    }
+
     fn copy(branch: Branch, id: &str, transcripts: Vec<(&str, Result<TranscriptRef, Failure>)>) -> BranchCopy {
         BranchCopy {
             branch,
@@ -178,7 +184,7 @@ mod tests {
                 vec![("de", transcript(Branch::Draft, "d-de")), ("it", transcript(Branch::Draft, "d-it")), ("en", transcript(Branch::Draft, "p-en"))],
             ),
         ];
-        let mut plan = plan_video("v", &copies, &BTreeSet::from(["en".to_string(), "ja".to_string()]));
+        let mut plan = plan_video(&v(), &copies, &BTreeSet::from(["en".to_string(), "ja".to_string()]));
         assert_eq!(plan.failures, vec![]);
         let picked: Vec<(&str, &str)> = plan.migrate.iter().map(|(l, t)| (l.as_str(), t.sha256.as_str())).collect();
         assert_eq!(picked, [("de", "p-de"), ("it", "d-it")]);
@@ -189,7 +195,7 @@ mod tests {
         let mut unread = copies[0].clone();
         unread.transcripts.remove("en");
         unread.not_read.insert("en".into());
-        plan = plan_video("v", &[unread], &BTreeSet::from(["en".to_string()]));
+        plan = plan_video(&v(), &[unread], &BTreeSet::from(["en".to_string()]));
         assert_eq!(plan.already_in_edxval, BTreeSet::from(["en".to_string()]));
         assert!(!plan.migrate.contains_key("en"));
     }
@@ -197,10 +203,10 @@ mod tests {
     #[test]
     fn one_bad_language_fails_the_whole_video_unless_edxval_has_it() {
         let copies = [copy(Branch::Published, "abc-1", vec![("de", transcript(Branch::Published, "ok")), ("fr", failure("fr", "unparsable_srt"))])];
-        let plan = plan_video("v", &copies, &BTreeSet::new());
+        let plan = plan_video(&v(), &copies, &BTreeSet::new());
         assert!(plan.migrate.is_empty());
         assert_eq!(plan.failures.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["unparsable_srt"]);
-        let plan = plan_video("v", &copies, &BTreeSet::from(["fr".to_string()]));
+        let plan = plan_video(&v(), &copies, &BTreeSet::from(["fr".to_string()]));
         assert_eq!((plan.failures.len(), plan.migrate.len(), plan.edx_video_id.as_str()), (0, 1, "abc-1"));
     }
 
@@ -210,7 +216,7 @@ mod tests {
             copy(Branch::Published, "", vec![("de", transcript(Branch::Published, "p"))]),
             copy(Branch::Draft, "", vec![("de", failure("de", "missing"))]),
         ];
-        let plan = plan_video("v", &copies, &BTreeSet::new());
+        let plan = plan_video(&v(), &copies, &BTreeSet::new());
         assert_eq!((plan.failures.len(), plan.migrate.len()), (0, 1));
         assert!(plan.conflicts.contains("de"), "the result says the copies differ");
     }
@@ -219,27 +225,30 @@ mod tests {
     fn block_problems_and_bad_ids_fail_the_video() {
         let mut broken = copy(Branch::Published, "", vec![("de", transcript(Branch::Published, "p"))]);
         broken.problem = Some(Failure { kind: "bad_transcripts_field".into(), language: None, file: None, message: "m".into() });
-        assert_eq!(plan_video("v", &[broken], &BTreeSet::new()).failures[0].kind, "bad_transcripts_field");
+        assert_eq!(plan_video(&v(), &[broken], &BTreeSet::new()).failures[0].kind, "bad_transcripts_field");
 
         let bad_id = copy(Branch::Published, "has space", vec![("de", transcript(Branch::Published, "p"))]);
-        let plan = plan_video("v", &[bad_id], &BTreeSet::new());
+        let plan = plan_video(&v(), &[bad_id], &BTreeSet::new());
         assert_eq!((plan.failures[0].kind.as_str(), plan.migrate.len()), ("invalid_edx_video_id", 0));
+        assert!(plan.failures[0].message.starts_with("course course-v1:edX+DemoX+2018, video block-v1:edX+DemoX+2018+type@video+block@v: "));
 
         let disagree = [copy(Branch::Published, "a", vec![]), copy(Branch::Draft, "b", vec![])];
-        assert_eq!(plan_video("v", &disagree, &BTreeSet::new()).failures[0].kind, "edx_video_id_disagreement");
+        assert_eq!(plan_video(&v(), &disagree, &BTreeSet::new()).failures[0].kind, "edx_video_id_disagreement");
         let one_set = [copy(Branch::Published, "", vec![]), copy(Branch::Draft, "b", vec![])];
-        let plan = plan_video("v", &one_set, &BTreeSet::new());
+        let plan = plan_video(&v(), &one_set, &BTreeSet::new());
         assert_eq!((plan.edx_video_id.as_str(), plan.write_back.iter().collect::<Vec<_>>()), ("b", vec![&Branch::Published]));
     }
 
     #[test]
     fn a_block_without_edx_video_id_gets_the_external_video_of_its_usage_key() {
         let none = [copy(Branch::Published, "", vec![]), copy(Branch::Draft, "", vec![])];
-        let plan = plan_video("block-v1:a+b+c+type@video+block@v", &none, &BTreeSet::new());
+        let usage_key = "course-v1:a+b+c".parse::<crate::CourseKey>().unwrap().usage_key("video", "v");
+        assert_eq!(usage_key.to_string(), "block-v1:a+b+c+type@video+block@v");
+        let plan = plan_video(&usage_key, &none, &BTreeSet::new());
         assert_eq!(plan.edx_video_id, crate::ids::external_edx_video_id("block-v1:a+b+c+type@video+block@v"));
         assert_eq!(plan.write_back, BTreeSet::from([Branch::Draft, Branch::Published]));
         let set = [copy(Branch::Published, "abc", vec![])];
-        assert!(plan_video("v", &set, &BTreeSet::new()).write_back.is_empty());
+        assert!(plan_video(&v(), &set, &BTreeSet::new()).write_back.is_empty());
     }
 
     #[test]
