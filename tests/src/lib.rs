@@ -198,26 +198,26 @@ pub struct FinalState {
 }
 
 pub async fn final_state(settings: &StoreSettings, manifest: &Manifest) -> FinalState {
-    use sha2::Digest;
     let untagged = |text: &str| text.replace(&manifest.tag, "");
-    let sha = |bytes: &[u8]| hex::encode(sha2::Sha256::digest(bytes));
-    let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
+    let stored = invariants::snapshot(settings, manifest).await;
     let mut objects = std::collections::BTreeMap::new();
-    for key in bucket.list("").await.unwrap() {
-        *objects.entry(sha(&bucket.get(&key).await.unwrap().unwrap())).or_insert(0) += 1;
+    for content in stored.objects.values() {
+        *objects.entry(content.clone()).or_insert(0) += 1;
+    }
+    let mut transcripts = std::collections::BTreeMap::new();
+    for video in manifest.courses.iter().flat_map(|c| &c.videos) {
+        let edx_video_id = final_edx_video_id(video);
+        let rows = stored.rows.range((edx_video_id.clone(), String::new())..).take_while(|((id, _), _)| *id == edx_video_id);
+        for ((_, language), row) in rows {
+            let content = stored.objects.get(&row.transcript).cloned().unwrap_or_else(|| "missing".to_string());
+            transcripts.insert((untagged(&video.usage_key), language.clone()), content);
+        }
     }
     let pool = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let (mut transcripts, mut flags) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    let mut flags = std::collections::BTreeMap::new();
     for course in &manifest.courses {
         flags.insert(untagged(&course.course_key), activities::course_log::flag(&mut conn, &course.course_key).await.unwrap());
-        for video in &course.videos {
-            let Some(found) = activities::edxval::video(&mut conn, &final_edx_video_id(video)).await.unwrap() else { continue };
-            for (language, row) in activities::edxval::transcripts(&mut conn, found.id).await.unwrap() {
-                let content = bucket.get(&row.transcript).await.unwrap().map_or_else(|| "missing".to_string(), |bytes| sha(&bytes));
-                transcripts.insert((untagged(&video.usage_key), language), content);
-            }
-        }
     }
     FinalState { objects, transcripts, flags }
 }

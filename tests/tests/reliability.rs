@@ -34,9 +34,15 @@ use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOption
 use workflows::CourseKey;
 use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
+use workflows::steps::VideoFailure;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")))
+}
+
+/// `RELIABILITY_SEED`, else one of the clock's.
+fn seed() -> u64 {
+    setting("RELIABILITY_SEED", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 100_000)
 }
 
 fn plan(seed: u64) -> Plan {
@@ -83,6 +89,17 @@ async fn course_result(client: &Client, course: &str) -> CourseResult {
     client.get_workflow_handle::<MigrateCourse>(&id).get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("{id}: {e:?}"))
 }
 
+/// Each course's failures as its last run reports them, all of them listed.
+async fn reported_failures(client: &Client, courses: &[String]) -> BTreeMap<String, Vec<VideoFailure>> {
+    let mut reported = BTreeMap::new();
+    for course in courses {
+        let result = course_result(client, course).await;
+        assert_eq!(result.more_failures, 0, "{course}: every failure is listed");
+        reported.insert(course.clone(), result.failures);
+    }
+    reported
+}
+
 async fn inject(fault: Fault, worker: &mut WorkerProcess, settings: &activities::settings::StoreSettings) {
     let down = Duration::from_secs(3);
     match fault {
@@ -98,7 +115,7 @@ async fn inject(fault: Fault, worker: &mut WorkerProcess, settings: &activities:
 async fn every_promise_holds_while_processes_die() {
     let cycles = setting("RELIABILITY_CYCLES", 1);
     let kills = setting("RELIABILITY_KILLS", 3) as usize;
-    let seed = setting("RELIABILITY_SEED", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 100_000);
+    let seed = seed();
     println!("reliability: {cycles} cycle(s), {kills} worker kills each, seed {seed}");
     let secrets = stack_secrets();
     assert!(!secrets.is_empty(), "the stack has credentials to look for");
@@ -140,12 +157,7 @@ async fn every_promise_holds_while_processes_die() {
         }
         let client = stack_client().await;
         let result = batch_result(&client, &batch, &mut worker, &mut unplanned_restarts).await;
-        let mut reported = BTreeMap::new();
-        for course in &courses {
-            let course_result = course_result(&client, course).await;
-            assert_eq!(course_result.more_failures, 0, "{course}: every failure is listed");
-            reported.insert(course.clone(), course_result.failures);
-        }
+        let reported = reported_failures(&client, &courses).await;
         worker.stop();
         stop_users.store(true, Ordering::SeqCst);
         let users = users.await.unwrap().settle(&settings, &mut before).await;
@@ -197,7 +209,7 @@ async fn through_proxy(url: &str) -> (FaultProxy, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_promise_holds_through_a_faulty_network() {
-    let seed = setting("RELIABILITY_SEED", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 100_000);
+    let seed = seed();
     let (settings, _, manifest) = seed_isolated("net", plan(seed)).await;
     let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
     let before = snapshot(&settings, &manifest).await;
@@ -264,10 +276,7 @@ async fn every_promise_holds_through_a_faulty_network() {
             assert_eq!(rerun.counts.passed as usize, again.len(), "the re-run passes: {:?}", rerun.failed_courses);
         }
         println!("courses run again after an author's save undid their write-back: {}", again.len());
-        let mut reported = BTreeMap::new();
-        for course in &courses {
-            reported.insert(course.clone(), course_result(&client, course).await.failures);
-        }
+        let reported = reported_failures(&client, &courses).await;
         // Calls the black holes swallowed, given up by the worker (or timed out by Temporal).
         let histories: String = queue_histories(&client, &queue).await.iter().map(|(_, h)| String::from_utf8_lossy(h).into_owned()).collect();
         let given_up = histories.matches("StoreTimeout").count() + histories.matches("ActivityTaskTimedOutEventAttributes").count();
