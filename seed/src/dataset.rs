@@ -64,6 +64,9 @@ pub struct Video {
     pub published: Option<BlockCopy>,
     /// Present when the draft differs from the published copy, or the video was never published.
     pub draft: Option<BlockCopy>,
+    /// The block names a definition document that does not exist (split courses only). The
+    /// migration reads only settings fields, so such a video migrates as usual.
+    pub definition_missing: bool,
 }
 
 impl Video {
@@ -177,7 +180,7 @@ impl<'a> CourseBuilder<'a> {
     }
 
     fn video(&mut self, block_id: &str, published: Option<BlockCopy>, draft: Option<BlockCopy>) {
-        self.course.videos.push(Video { block_id: block_id.into(), published, draft });
+        self.course.videos.push(Video { block_id: block_id.into(), published, draft, definition_missing: false });
     }
 }
 
@@ -453,6 +456,10 @@ impl Dataset {
         );
         let traversal = "../../../etc/passwd.srt";
         c.video("path_in_file_name", Fields::new("A path in a file name").transcript("fr", traversal, missing(traversal)).copy(), None);
+        let cues = c.cues("it", 4);
+        let it = c.srt("no_definition_it.srt", &cues, SrtStyle::PLAIN);
+        c.video("missing_definition", Fields::new("A block whose definition is gone").transcript("it", "no_definition_it.srt", it).copy(), None);
+        c.course.videos.last_mut().expect("just added").definition_missing = true;
         self.courses.push(c.course);
 
         // An old Mongo course with one broken input.

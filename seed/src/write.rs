@@ -85,7 +85,8 @@ async fn write_split_course(targets: &Targets<'_>, course: &Course, rng: &mut Rn
     let video_definitions: Vec<ObjectId> = course.videos.iter().map(|_| object_id(rng)).collect();
     let mut versions = Document::new();
     let mut definition_docs = vec![definition(course_definition, "course", edited_on)];
-    definition_docs.extend(video_definitions.iter().map(|id| definition(*id, "video", edited_on)));
+    let written = course.videos.iter().zip(&video_definitions).filter(|(video, _)| !video.definition_missing);
+    definition_docs.extend(written.map(|(_, id)| definition(*id, "video", edited_on)));
     for definition in definition_docs {
         let id = definition.get_object_id("_id")?;
         definitions.replace_one(doc! { "_id": id }, definition).upsert(true).await?;

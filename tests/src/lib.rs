@@ -285,6 +285,15 @@ impl OperatorCli {
     }
 }
 
+/// The workflows on `queue` still running, by id: none once a migration is over, or one of them
+/// is wedged.
+pub async fn running_on(client: &temporalio_client::Client, queue: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let query = format!("TaskQueue='{queue}' AND ExecutionStatus='Running'");
+    let runs: Vec<_> = client.list_workflows(query, temporalio_client::WorkflowListOptions::default()).try_collect().await.expect("listing runs");
+    runs.iter().map(|run| run.id().to_string()).collect()
+}
+
 /// The history (the SDK's JSON) of every run of every workflow on `queue`, with its type, in
 /// the order they started.
 pub async fn queue_histories(client: &temporalio_client::Client, queue: &str) -> Vec<(String, Vec<u8>)> {

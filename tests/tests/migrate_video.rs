@@ -11,7 +11,10 @@ use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, V
 
 async fn migrate(client: &Client, task_queue: &str, input: MigrateVideoInput) -> Result<VideoResult, String> {
     let id = format!("test-migrate-video-{}", unique_tag("w"));
-    let handle = client.start_workflow(MigrateVideo::run, input, WorkflowStartOptions::new(task_queue.to_string(), id).build()).await.unwrap();
+    let handle = client
+        .start_workflow(MigrateVideo::run, serde_json::to_value(&input).unwrap(), WorkflowStartOptions::new(task_queue.to_string(), id).build())
+        .await
+        .unwrap();
     handle.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| {
         let mut chain = vec![e.to_string()];
         let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);

@@ -27,7 +27,9 @@ use integration_tests::faults::{Fault, WorkerProcess, restart_server, sql_outage
 use integration_tests::invariants::{Audit, audit, snapshot};
 use integration_tests::live_edits::{authors_editing, draft_display_name, users_uploading};
 use integration_tests::proxy::{FaultProxy, Mode};
-use integration_tests::{clean_up, queue_histories, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of};
+use integration_tests::{
+    clean_up, queue_histories, running_on, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of,
+};
 use seed::Plan;
 use seed::rng::Rng;
 use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
@@ -47,6 +49,26 @@ fn seed() -> u64 {
 
 fn plan(seed: u64) -> Plan {
     Plan { seed, bulk_courses: 20, videos_per_course: 10, languages_per_video: 2, cues_per_transcript: 8, ..Plan::default() }
+}
+
+/// Entries an operator may get wrong in a batch's list: each must fail on its own, named.
+const MALFORMED_COURSE_KEYS: [&str; 4] =
+    ["not a course key", "course-v1:edX+Demo X+2018", "course-v1:../../etc+passwd+x", "course-v1:edX+\u{7}+2018"];
+
+/// `courses` and the malformed entries.
+fn with_malformed(courses: &[String]) -> Vec<String> {
+    courses.iter().cloned().chain(MALFORMED_COURSE_KEYS.iter().map(|k| k.to_string())).collect()
+}
+
+/// Every malformed entry is reported failed with its own text, and nothing is left running.
+async fn check_bad_input_contained(client: &Client, queue: &str, result: &BatchResult) {
+    assert_eq!(result.counts.invalid as usize, MALFORMED_COURSE_KEYS.len(), "{:?}", result.failed_courses);
+    for key in MALFORMED_COURSE_KEYS {
+        let failure = result.failed_courses.iter().find(|f| f.course_key == key);
+        assert!(failure.is_some_and(|f| f.message.contains("invalid course key")), "{key:?} is reported: {:?}", result.failed_courses);
+    }
+    let running = running_on(client, queue).await;
+    assert!(running.is_empty(), "no workflow is left running (wedged): {running:?}");
 }
 
 fn batch_input(courses: &[String]) -> serde_json::Value {
@@ -136,7 +158,7 @@ async fn every_promise_holds_while_processes_die() {
         let log = logs.join(format!("reliability-worker-{queue}.log"));
         let mut worker = WorkerProcess::start(env!("CARGO_BIN_EXE_test-worker").as_ref(), &settings, &queue, &log);
         let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
-        client.start_workflow(MigrateCourses::run, batch_input(&courses), options).await.unwrap();
+        client.start_workflow(MigrateCourses::run, batch_input(&with_malformed(&courses)), options).await.unwrap();
 
         let stop_users = Arc::new(AtomicBool::new(false));
         let users = tokio::spawn(users_uploading(settings.clone(), manifest.clone(), seed + cycle, stop_users.clone()));
@@ -167,10 +189,11 @@ async fn every_promise_holds_while_processes_die() {
         let broken = manifest.courses.iter().filter(|c| !c.flag_expected).count() as u32;
         assert_eq!(
             (result.counts.passed, result.counts.failed),
-            (courses.len() as u32 - broken, broken),
+            (courses.len() as u32 - broken, broken + MALFORMED_COURSE_KEYS.len() as u32),
             "cycle {cycle}: {:?}",
             result.failed_courses
         );
+        check_bad_input_contained(&client, &queue, &result).await;
         let cycle_audit = audit(&settings, &manifest, &before, &reported).await;
         println!("cycle {cycle}: {}", cycle_audit.summary());
         total.add(cycle_audit);
@@ -242,7 +265,7 @@ async fn every_promise_holds_through_a_faulty_network() {
     with_worker_of(&proxied, 4, |client, queue| async move {
         let batch = format!("batch-{}", unique_tag("net"));
         let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
-        client.start_workflow(MigrateCourses::run, batch_input(&courses), options).await.unwrap();
+        client.start_workflow(MigrateCourses::run, batch_input(&with_malformed(&courses)), options).await.unwrap();
         let mut rng = Rng::new(seed);
         // The black hole outlasts an activity's 30 s timeout: the stuck call must be given up
         // and retried, not waited for.
@@ -276,6 +299,7 @@ async fn every_promise_holds_through_a_faulty_network() {
             assert_eq!(rerun.counts.passed as usize, again.len(), "the re-run passes: {:?}", rerun.failed_courses);
         }
         println!("courses run again after an author's save undid their write-back: {}", again.len());
+        check_bad_input_contained(&client, &queue, &result).await;
         let reported = reported_failures(&client, &courses).await;
         // Calls the black holes swallowed, given up by the worker (or timed out by Temporal).
         let histories: String = queue_histories(&client, &queue).await.iter().map(|(_, h)| String::from_utf8_lossy(h).into_owned()).collect();

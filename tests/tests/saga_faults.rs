@@ -37,7 +37,7 @@ pub enum Fault {
 /// The object and row a user adds for `language` of the video while it is being migrated.
 async fn user_adds_transcript(edxval: &AnyPool, bucket: &TranscriptBucket, edx_video_id: &str, language: &str) -> String {
     let key =
-        format!("video-transcripts/{}.sjson", hex::encode(Sha256::digest(format!("user {edx_video_id} {language}").as_bytes()))[..32].to_string());
+        format!("video-transcripts/{}.sjson", &hex::encode(Sha256::digest(format!("user {edx_video_id} {language}").as_bytes()))[..32]);
     bucket.put_if_absent(&key, br#"{"start": [0], "end": [1000], "text": ["by a user"]}"#.to_vec()).await.unwrap();
     let mut conn = edxval.acquire().await.unwrap();
     let video = activities::edxval::video(&mut conn, edx_video_id).await.unwrap().expect("the video is known to edx-val");
@@ -132,7 +132,7 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
     let id = format!("test-fault-{}", unique_tag("w"));
     let (ran, result) = tokio::join!(worker.run(), async {
         let start = WorkflowStartOptions::new(task_queue.to_string(), id).build();
-        let handle = client.start_workflow(MigrateVideo::run, input, start).await.unwrap();
+        let handle = client.start_workflow(MigrateVideo::run, serde_json::to_value(&input).unwrap(), start).await.unwrap();
         let result = handle.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| format!("{e:?}"));
         shutdown();
         result

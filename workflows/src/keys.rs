@@ -17,6 +17,10 @@ pub struct CourseKey {
     pub old_style: bool,
 }
 
+/// edx-platform keeps course keys in `CourseKeyField(max_length=255)` columns; a longer key
+/// names no course.
+const MAX_COURSE_KEY_CHARS: usize = 255;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid course key {key:?}: {reason}")]
 pub struct CourseKeyError {
@@ -35,6 +39,9 @@ impl CourseKey {
 
     fn checked(org: &str, course: &str, run: &str, old_style: bool) -> Result<Self, CourseKeyError> {
         let key = Self { org: org.into(), course: course.into(), run: run.into(), old_style };
+        if key.to_string().chars().count() > MAX_COURSE_KEY_CHARS {
+            return Err(key.error("longer than 255 characters, the size of edx-platform's course id columns"));
+        }
         for part in [org, course, run] {
             if part.is_empty() {
                 return Err(key.error("an empty part"));
@@ -166,9 +173,13 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_rejected_with_the_key_named() {
-        for text in ["course-v1:edX+DemoX", "edX/DemoX", "course-v1:edX+Demo X+2018", "", "a//b"] {
+        let too_long = format!("course-v1:edX+{}+2018", "x".repeat(237));
+        for text in ["course-v1:edX+DemoX", "edX/DemoX", "course-v1:edX+Demo X+2018", "", "a//b", too_long.as_str()] {
             let error = text.parse::<CourseKey>().unwrap_err();
             assert_eq!(error.key, text, "{error}");
         }
+        let longest = format!("course-v1:edX+{}+2018", "x".repeat(236));
+        assert_eq!(longest.len(), 255);
+        assert!(longest.parse::<CourseKey>().is_ok());
     }
 }

@@ -20,7 +20,7 @@ use temporalio_sdk::{
 };
 
 use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe, summarized};
-use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, in_lanes, millis, pace};
+use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, bad_input, in_lanes, millis, pace, read_input};
 use crate::steps::{
     BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
     Validate, VideoFailure,
@@ -193,10 +193,6 @@ pub struct MigrateCourse {
     next_start_ms: u64,
 }
 
-fn bad_input(message: String) -> WorkflowTermination {
-    ApplicationFailure::builder(message).type_name("BadInput".to_string()).non_retryable(true).build().into()
-}
-
 fn course_failed(message: String) -> WorkflowTermination {
     ApplicationFailure::builder(message).type_name("CourseFailed".to_string()).non_retryable(true).build().into()
 }
@@ -254,7 +250,7 @@ impl MigrateCourse {
     /// workflow with a readable message instead of retrying its first task forever.
     #[run(name = "MigrateCourse")]
     pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<CourseResult> {
-        let input: MigrateCourseInput = serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid MigrateCourse input: {e}")))?;
+        let input: MigrateCourseInput = read_input("MigrateCourse", raw)?;
         let course: CourseKey =
             input.course_key.parse().map_err(|e| bad_input(format!("invalid MigrateCourse input: course_key {:?}: {e}", input.course_key)))?;
         let expected_id = course_workflow_id(&course, input.dry_run);
@@ -483,6 +479,7 @@ impl MigrateCourse {
             .build();
         let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
         ctx.state_mut(|s| s.progress.in_flight.push(usage_key.to_string()));
+        let child_input = serde_json::to_value(&child_input).expect("video input serializes");
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
             Err(error) => Err(failure(format!("video {usage_key}: its migration could not start: {error}"))),
             Ok(started) => started.result().await.map_err(|error| failure(child_failure(&error))),

@@ -20,7 +20,7 @@ use temporalio_sdk::{
 use crate::CourseKey;
 use crate::migrate_course::{COURSE_KEY, CourseResult, DRY_RUN, MigrateCourse, MigrateCourseInput, child_failure, course_workflow_id};
 use crate::migrate_video::{RetrySettings, describe, summarized};
-use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, in_lanes, millis};
+use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, bad_input, in_lanes, millis, read_input};
 use crate::steps::{CourseCounts, CourseFailure, CourseSelection, SelectCourses};
 
 /// How many failed courses the result and the progress list; the course workflows (state
@@ -195,10 +195,6 @@ pub struct MigrateCourses {
     tuning_version: u32,
 }
 
-fn bad_input(message: String) -> WorkflowTermination {
-    ApplicationFailure::builder(message).type_name("BadInput".to_string()).non_retryable(true).build().into()
-}
-
 /// What the batch hands on to a running course.
 #[derive(Clone, Copy)]
 enum CourseSignal<'a> {
@@ -239,8 +235,8 @@ fn course_outcome(course: &str, result: &CourseResult) -> Result<MigrationState,
 impl MigrateCourses {
     #[run(name = "MigrateCourses")]
     pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<BatchResult> {
-        let input: MigrateCoursesInput = serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid MigrateCourses input: {e}")))?;
-        if input.course_keys.is_empty() == !input.all_courses {
+        let input: MigrateCoursesInput = read_input("MigrateCourses", raw)?;
+        if input.course_keys.is_empty() != input.all_courses {
             return Err(bad_input("invalid MigrateCourses input: give either \"course_keys\": [...] or \"all_courses\": true".into()));
         }
         let first_run = input.carried.is_none();

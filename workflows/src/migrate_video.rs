@@ -14,6 +14,7 @@ use temporalio_sdk::workflows::{workflow, workflow_methods};
 use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult};
 
 use crate::ids;
+use crate::operate::read_input;
 use crate::plan::VideoPlan;
 use crate::steps::{
     Commit, CommitOutcome, CommitRequest, Compensate, CompensateRequest, Diff, Upload, UploadRequest, WriteBack, WriteBackOutcome, WriteBackRequest,
@@ -144,7 +145,8 @@ fn video_failed(message: String) -> temporalio_sdk::WorkflowTermination {
 #[workflow_methods]
 impl MigrateVideo {
     #[run(name = "MigrateVideo")]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, input: MigrateVideoInput) -> WorkflowResult<VideoResult> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<VideoResult> {
+        let input: MigrateVideoInput = read_input("MigrateVideo", raw)?;
         let usage_key = input.unit.usage_key.to_string();
         let options = input.retry.activity_options();
         let rollback = input.retry.rollback_options();

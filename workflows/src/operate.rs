@@ -13,7 +13,18 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::search_attributes::SearchAttributeKey;
 use temporalio_sdk::workflows::join_all;
-use temporalio_sdk::{WorkflowContext, WorkflowResult, WorkflowTermination};
+use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowResult, WorkflowTermination};
+
+/// Fails the run, without retries, for input an operator got wrong.
+pub fn bad_input(message: String) -> WorkflowTermination {
+    ApplicationFailure::builder(message).type_name("BadInput".to_string()).non_retryable(true).build().into()
+}
+
+/// A workflow's input, read from raw JSON so that input which cannot be read fails the run with
+/// a message instead of failing its first task over and over.
+pub fn read_input<T: serde::de::DeserializeOwned>(workflow_type: &str, raw: serde_json::Value) -> Result<T, WorkflowTermination> {
+    serde_json::from_value(raw).map_err(|e| bad_input(format!("invalid {workflow_type} input: {e}")))
+}
 
 /// Where a run stands: `running`, `paused`, `validating`, then `passed`, `failed` or (dry runs)
 /// `planned`. Lists every failed course with
