@@ -5,10 +5,11 @@ use sqlx::AnyPool;
 
 use crate::s3::TranscriptBucket;
 
-/// Deletes each key unless an edx-val row references it; returns the keys deleted.
+/// Deletes each key unless an edx-val row references it; returns the keys deleted. A key of
+/// another shape than the migration's own was never written by it and is left alone.
 pub async fn compensate(bucket: &TranscriptBucket, edxval: &AnyPool, keys: &[String]) -> Result<Vec<String>, String> {
     let mut deleted = Vec::new();
-    for key in keys {
+    for key in keys.iter().filter(|key| workflows::ids::is_transcript_key(key)) {
         let referenced = sqlx::query("SELECT 1 FROM edxval_videotranscript WHERE transcript = ?")
             .bind(key)
             .fetch_optional(edxval)

@@ -4,8 +4,42 @@
 //! writes them to both it and `modulestore.active_versions`; installations without the table
 //! use only MongoDB.
 
+use bson::Bson;
+use bson::oid::ObjectId;
 use sqlx::{AnyPool, Row};
 use workflows::{Branch, CourseKey};
+
+use crate::modulestore::Modulestore;
+
+/// Which index holds a course's heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadIndex {
+    Sql,
+    Mongo,
+}
+
+/// A branch's head as edx-platform reads it: the SQL course index where it has a row for the
+/// course, else MongoDB's `active_versions`; with the index it came from. `None` when the course
+/// or the branch is gone.
+pub async fn current_head(
+    modulestore: &Modulestore,
+    sql: &AnyPool,
+    course: &CourseKey,
+    branch: Branch,
+) -> Result<Option<(ObjectId, HeadIndex)>, String> {
+    match head(sql, course, branch).await.map_err(|e| e.to_string())? {
+        Some(hex) if hex.is_empty() => Ok(None),
+        Some(hex) => match ObjectId::parse_str(&hex) {
+            Ok(id) => Ok(Some((id, HeadIndex::Sql))),
+            Err(e) => Err(format!("the SQL course index holds {hex:?} as the {branch} head of {course}: {e}")),
+        },
+        None => match modulestore.split_head(course, branch).await.map_err(|e| e.to_string())? {
+            Some(Bson::ObjectId(id)) => Ok(Some((id, HeadIndex::Mongo))),
+            Some(other) => Err(format!("the {branch} head of {course} is {other}, not an ObjectId")),
+            None => Ok(None),
+        },
+    }
+}
 
 fn is_missing_table(error: &sqlx::Error) -> bool {
     match error {

@@ -37,6 +37,12 @@ pub async fn upload_transcript(
     planned: &TranscriptRef,
     key: &str,
 ) -> Result<Uploaded, UploadError> {
+    if !workflows::ids::is_transcript_key(key) {
+        return Err(UploadError::Conflict(format!(
+            "course {}, video {}, language {language}: {key:?} is not a key the migration makes; nothing was written",
+            unit.usage_key.course, unit.usage_key
+        )));
+    }
     let copy = unit
         .copies
         .iter()

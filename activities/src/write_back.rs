@@ -16,7 +16,7 @@ use workflows::steps::{WriteBackOutcome, WriteBackRequest};
 use workflows::{Branch, CourseKey, UsageKey};
 
 use crate::modulestore::{ACTIVE_VERSIONS, Modulestore, OLD_MONGO, STRUCTURES};
-use crate::split_course_index;
+use crate::split_course_index::{self, HeadIndex};
 
 /// edx-platform's `ModuleStoreEnum.UserID.mgmt_command`: edits made by a management command.
 pub const MIGRATION_USER: i32 = -1;
@@ -96,17 +96,9 @@ async fn write_split_branch(
     let structures = database.collection::<Document>(STRUCTURES);
     let index_filter = doc! { "org": &course.org, "course": &course.course, "run": &course.run };
     for _ in 0..SPLIT_ATTEMPTS {
-        let sql_head = split_course_index::head(sql, course, branch).await.map_err(|e| store(usage_key, e))?;
-        let head = match &sql_head {
-            Some(hex) if hex.is_empty() => return Ok(Found::Gone),
-            Some(hex) => ObjectId::parse_str(hex).map_err(|e| store(usage_key, format!("the SQL course index holds {hex:?}: {e}")))?,
-            None => match modulestore.split_head(course, branch).await.map_err(|e| store(usage_key, e))? {
-                Some(Bson::ObjectId(id)) => id,
-                Some(other) => {
-                    return Err(store(usage_key, format!("the {branch} head of {course} is {other}, not an ObjectId")));
-                }
-                None => return Ok(Found::Gone),
-            },
+        let current = split_course_index::current_head(modulestore, sql, course, branch).await.map_err(|e| store(usage_key, e))?;
+        let Some((head, index)) = current else {
+            return Ok(Found::Gone);
         };
         modulestore.read_slot().await;
         let Some(mut structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| store(usage_key, e))? else {
@@ -149,8 +141,8 @@ async fn write_split_branch(
         structures.insert_one(&structure).await.map_err(|e| store(usage_key, e))?;
 
         let version_key = format!("versions.{}", branch.split_version_key());
-        let moved = match sql_head {
-            Some(_) => {
+        let moved = match index {
+            HeadIndex::Sql => {
                 let moved = split_course_index::compare_and_set_head(sql, course, branch, &head.to_hex(), &new_version.to_hex())
                     .await
                     .map_err(|e| store(usage_key, e))?;
@@ -164,7 +156,7 @@ async fn write_split_branch(
                 }
                 moved
             }
-            None => {
+            HeadIndex::Mongo => {
                 let mut filter = index_filter.clone();
                 filter.insert(&version_key, head);
                 let updated = database

@@ -15,6 +15,9 @@ use crate::{env_file, repo_root};
 pub enum Fault {
     /// The worker process killed with SIGKILL and started again.
     KillWorker,
+    /// The batch paused, the worker killed and started again, the pause found still in force,
+    /// the batch resumed.
+    KillWorkerWhilePaused,
     /// The Temporal dev server stopped and started again.
     RestartTemporal,
     /// SeaweedFS (S3) stopped and started again.
@@ -27,7 +30,8 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 5] = [Fault::KillWorker, Fault::RestartTemporal, Fault::RestartS3, Fault::RestartMongo, Fault::SqlOutage];
+    pub const ALL: [Fault; 6] =
+        [Fault::KillWorker, Fault::KillWorkerWhilePaused, Fault::RestartTemporal, Fault::RestartS3, Fault::RestartMongo, Fault::SqlOutage];
 }
 
 /// The production worker (the `test-worker` binary, the real command line) as a process of its

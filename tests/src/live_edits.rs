@@ -118,11 +118,8 @@ pub async fn users_uploading(settings: StoreSettings, manifest: Manifest, seed: 
 /// The draft head of a split course as edx-platform reads it: the SQL course index where it has
 /// a row, else `active_versions`.
 pub async fn draft_head(modulestore: &Modulestore, sql: &sqlx::AnyPool, course: &CourseKey) -> anyhow::Result<ObjectId> {
-    let head = match split_course_index::head(sql, course, Branch::Draft).await? {
-        Some(hex) => ObjectId::parse_str(&hex)?,
-        None => modulestore.split_head(course, Branch::Draft).await?.and_then(|v| v.as_object_id()).context("no draft head")?,
-    };
-    Ok(head)
+    let head = split_course_index::current_head(modulestore, sql, course, Branch::Draft).await.map_err(anyhow::Error::msg)?;
+    Ok(head.context("no draft head")?.0)
 }
 
 /// The course block's display name in the draft head.

@@ -1,6 +1,7 @@
 //! The reliability suite: batches of at least 200 videos migrated while the worker process is
-//! killed with SIGKILL at random moments and the Temporal server, S3, MongoDB and edx-val's
-//! database go down and come back. After every cycle the stores are audited
+//! killed with SIGKILL at random moments (once while the batch is paused) and the Temporal
+//! server, S3, MongoDB and edx-val's database go down and come back. The batches also list
+//! malformed course keys, which must be reported while the rest runs. After every cycle the stores are audited
 //! (`integration_tests::invariants`): every transcript migrated exactly once, no orphans,
 //! nothing that existed before changed, flags only where validation passed, every failure
 //! reported. The worker's log and every workflow history are scanned for the credentials.
@@ -32,7 +33,10 @@ use integration_tests::{
 };
 use seed::Plan;
 use seed::rng::Rng;
-use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::{
+    Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+};
+use temporalio_common::data_converters::RawValue;
 use workflows::CourseKey;
 use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
@@ -122,10 +126,49 @@ async fn reported_failures(client: &Client, courses: &[String]) -> BTreeMap<Stri
     reported
 }
 
-async fn inject(fault: Fault, worker: &mut WorkerProcess, settings: &activities::settings::StoreSettings) {
+/// Sends `pause` or `resume` to the batch, again while the Temporal server is still coming back
+/// from an earlier fault; a batch that closed meanwhile is left as it is.
+async fn signal_batch(client: &Client, batch: &str, pause: bool) {
+    let handle = client.get_workflow_handle::<MigrateCourses>(batch);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sent = match pause {
+            true => handle.signal(MigrateCourses::pause, RawValue::new(vec![]), WorkflowSignalOptions::default()).await,
+            false => handle.signal(MigrateCourses::resume, RawValue::new(vec![]), WorkflowSignalOptions::default()).await,
+        };
+        if sent.is_ok() || is_running(client, batch).await == Some(false) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "pause={pause} {batch}: {sent:?}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Pauses the batch, kills the worker, and once a restarted worker answers, requires the batch
+/// to be paused still; then resumes it.
+async fn kill_while_paused(client: &Client, batch: &str, worker: &mut WorkerProcess) {
+    let handle = client.get_workflow_handle::<MigrateCourses>(batch);
+    signal_batch(client, batch, true).await;
+    worker.kill_and_restart(Duration::from_secs(1)).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match handle.query(MigrateCourses::progress, (), WorkflowQueryOptions::default()).await {
+            Ok(progress) => {
+                assert!(progress.paused, "the batch's pause survives the worker's death: {progress:?}");
+                break;
+            }
+            Err(error) => assert!(Instant::now() < deadline, "no worker answered the batch's progress: {error:?}"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    signal_batch(client, batch, false).await;
+}
+
+async fn inject(fault: Fault, client: &Client, batch: &str, worker: &mut WorkerProcess, settings: &activities::settings::StoreSettings) {
     let down = Duration::from_secs(3);
     match fault {
         Fault::KillWorker => worker.kill_and_restart(Duration::from_secs(1)).await,
+        Fault::KillWorkerWhilePaused => kill_while_paused(client, batch, worker).await,
         Fault::RestartTemporal => restart_server("temporal", down).await,
         Fault::RestartS3 => restart_server("s3", down).await,
         Fault::RestartMongo => restart_server("mongo", down).await,
@@ -174,7 +217,7 @@ async fn every_promise_holds_while_processes_die() {
                 break;
             }
             println!("cycle {cycle}: {fault:?}");
-            inject(fault, &mut worker, &settings).await;
+            inject(fault, &client, &batch, &mut worker, &settings).await;
             *injected.entry(fault).or_default() += 1;
         }
         let client = stack_client().await;

@@ -36,8 +36,7 @@ pub enum Fault {
 
 /// The object and row a user adds for `language` of the video while it is being migrated.
 async fn user_adds_transcript(edxval: &AnyPool, bucket: &TranscriptBucket, edx_video_id: &str, language: &str) -> String {
-    let key =
-        format!("video-transcripts/{}.sjson", &hex::encode(Sha256::digest(format!("user {edx_video_id} {language}").as_bytes()))[..32]);
+    let key = format!("video-transcripts/{}.sjson", &hex::encode(Sha256::digest(format!("user {edx_video_id} {language}").as_bytes()))[..32]);
     bucket.put_if_absent(&key, br#"{"start": [0], "end": [1000], "text": ["by a user"]}"#.to_vec()).await.unwrap();
     let mut conn = edxval.acquire().await.unwrap();
     let video = activities::edxval::video(&mut conn, edx_video_id).await.unwrap().expect("the video is known to edx-val");

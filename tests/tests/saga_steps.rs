@@ -67,6 +67,18 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     assert_eq!(bucket.get(&foreign).await.unwrap().as_deref(), Some(&b"{}"[..]));
     bucket.delete(&foreign).await.unwrap();
 
+    // Keys of another shape than the migration's are neither written nor deleted, whatever the
+    // steps' input says.
+    let odd = "video-transcripts/course-v1:edX+DemoX+2018-de.sjson";
+    let refused = upload_transcript(&contentstore, &bucket, &video, language, planned, odd).await.unwrap_err();
+    assert!(matches!(refused, UploadError::Conflict(_)) && refused.to_string().contains("not a key the migration makes"), "{refused}");
+    assert_eq!(bucket.get(odd).await.unwrap(), None);
+    let users_unreferenced = "video-transcripts/a-users-own-object.sjson";
+    bucket.put_if_absent(users_unreferenced, b"{}".to_vec()).await.unwrap();
+    assert_eq!(compensate(&bucket, &edxval, &[users_unreferenced.to_string()]).await.unwrap(), Vec::<String>::new());
+    assert_eq!(bucket.get(users_unreferenced).await.unwrap().as_deref(), Some(&b"{}"[..]), "left alone");
+    bucket.delete(users_unreferenced).await.unwrap();
+
     // A transcript a user adds between diff and commit wins; compensation removes our object.
     let known = unit(&modulestore, &course, "lecture5_known_to_edxval").await;
     let known_key = known.usage_key.to_string();

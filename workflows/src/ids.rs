@@ -24,6 +24,13 @@ pub fn transcript_key(run_id: &str, usage_key: &str, language: &str) -> String {
     format!("video-transcripts/{}.sjson", hex(&uuid_bytes(run_id, &format!("transcript {usage_key} {language}"))))
 }
 
+/// Whether `key` has the shape of `transcript_key`'s keys. The upload and compensate-delete
+/// steps write and delete no other key, whatever their input says.
+pub fn is_transcript_key(key: &str) -> bool {
+    let hex = key.strip_prefix("video-transcripts/").and_then(|rest| rest.strip_suffix(".sjson"));
+    hex.is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
 /// The `edx_video_id` of the external video a block without one gets, hyphenated like edx-val's
 /// `str(uuid4())`.
 pub fn external_edx_video_id(usage_key: &str) -> String {
@@ -44,6 +51,22 @@ mod tests {
         let hex = key.strip_prefix("video-transcripts/").unwrap().strip_suffix(".sjson").unwrap();
         assert!(hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(&hex[12..13], "4", "a version-4 UUID");
+        assert!(is_transcript_key(&key));
+    }
+
+    #[test]
+    fn only_keys_of_the_migrations_shape_are_transcript_keys() {
+        for key in [
+            "video-transcripts/../../etc/passwd.sjson",
+            "video-transcripts/0123456789abcdef0123456789ABCDEF.sjson",
+            "video-transcripts/0123456789abcdef0123456789abcde.sjson",
+            "other/0123456789abcdef0123456789abcdef.sjson",
+            "video-transcripts/0123456789abcdef0123456789abcdef.srt",
+            "",
+        ] {
+            assert!(!is_transcript_key(key), "{key}");
+        }
+        assert!(is_transcript_key("video-transcripts/0123456789abcdef0123456789abcdef.sjson"));
     }
 
     #[test]
