@@ -285,6 +285,14 @@ impl OperatorCli {
     }
 }
 
+/// A workflow's status as the CLI shows it (`Running`, `Completed`, `Failed`, …); `None` while
+/// the Temporal server does not answer.
+pub async fn workflow_status(client: &temporalio_client::Client, workflow_id: &str) -> Option<String> {
+    let handle = client.get_workflow_handle::<temporalio_client::UntypedWorkflow>(workflow_id);
+    let described = handle.describe(temporalio_client::WorkflowDescribeOptions::default()).await.ok()?;
+    Some(format!("{:?}", described.status()))
+}
+
 /// The workflows on `queue` still running, by id: none once a migration is over, or one of them
 /// is wedged.
 pub async fn running_on(client: &temporalio_client::Client, queue: &str) -> Vec<String> {

@@ -7,30 +7,24 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::invariants::{audit, snapshot};
-use integration_tests::{clean_up, seed_isolated, unique_tag, with_worker};
+use integration_tests::{clean_up, seed_isolated, unique_tag, with_worker, workflow_status};
 use seed::Plan;
 use serde_json::json;
-use temporalio_client::{Client, UntypedWorkflow, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_common::data_converters::RawValue;
-use temporalio_common::protos::temporal::api::common::v1::Payload;
+use temporalio_client::{Client, UntypedWorkflow, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
-
-fn json_input(value: &serde_json::Value) -> RawValue {
-    let data = serde_json::to_vec(value).unwrap();
-    RawValue::new(vec![Payload { metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(), data, ..Payload::default() }])
-}
+use workflows::operate::json_payload;
 
 /// Starts `workflow_type` with `input` as `temporal workflow start --input` would, and returns
 /// how its run ended: the failure's text, once the run has closed.
 async fn failure_of(client: &Client, queue: &str, workflow_type: &str, input: &serde_json::Value) -> String {
     let id = format!("bad-input-{}", unique_tag("w"));
     let options = WorkflowStartOptions::new(queue.to_string(), id.clone()).build();
-    client.start_workflow(UntypedWorkflow::new(workflow_type), json_input(input), options).await.unwrap();
+    client.start_workflow(UntypedWorkflow::new(workflow_type), json_payload(input), options).await.unwrap();
     let handle = client.get_workflow_handle::<UntypedWorkflow>(&id);
     // A run whose input cannot be read must close, not retry its first workflow task for ever.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let status = format!("{:?}", handle.describe(WorkflowDescribeOptions::default()).await.unwrap().status());
+        let status = workflow_status(client, &id).await.expect("the Temporal server answers");
         if status != "Running" {
             assert_eq!(status, "Failed", "{workflow_type} {input}: the run fails");
             break;

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use integration_tests::faults::WorkerProcess;
-use integration_tests::{clean_up, final_state, seed_isolated, stack_client, unique_tag, with_worker};
+use integration_tests::{clean_up, final_state, seed_isolated, stack_client, unique_tag, with_worker, workflow_status};
 use seed::Plan;
-use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_courses::{BatchResult, MigrateCourses, MigrateCoursesInput};
 use workflows::migrate_video::RetrySettings;
 
@@ -56,8 +56,7 @@ async fn a_batch_killed_twice_ends_as_an_undisturbed_one() {
     start_batch(&client, &queue, &batch).await;
     for pause in [Duration::from_secs(4), Duration::from_secs(6)] {
         tokio::time::sleep(pause).await;
-        let described = client.get_workflow_handle::<MigrateCourses>(&batch).describe(WorkflowDescribeOptions::default()).await.unwrap();
-        assert_eq!(format!("{:?}", described.status()), "Running", "killed mid-batch");
+        assert_eq!(workflow_status(&client, &batch).await.as_deref(), Some("Running"), "killed mid-batch");
         worker.kill_and_restart(Duration::from_secs(1)).await;
     }
     let crash_result = batch_result(&client, &batch).await;

@@ -29,13 +29,11 @@ use integration_tests::invariants::{Audit, audit, snapshot};
 use integration_tests::live_edits::{authors_editing, draft_display_name, users_uploading};
 use integration_tests::proxy::{FaultProxy, Mode};
 use integration_tests::{
-    clean_up, queue_histories, running_on, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of,
+    clean_up, queue_histories, running_on, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of, workflow_status,
 };
 use seed::Plan;
 use seed::rng::Rng;
-use temporalio_client::{
-    Client, WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
-};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
 use temporalio_common::data_converters::RawValue;
 use workflows::CourseKey;
 use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
@@ -88,8 +86,7 @@ fn batch_input(courses: &[String]) -> serde_json::Value {
 }
 
 async fn is_running(client: &Client, workflow_id: &str) -> Option<bool> {
-    let described = client.get_workflow_handle::<MigrateCourses>(workflow_id).describe(WorkflowDescribeOptions::default()).await.ok()?;
-    Some(format!("{:?}", described.status()) == "Running")
+    Some(workflow_status(client, workflow_id).await? == "Running")
 }
 
 /// The batch's result once it has closed, asking again while the Temporal server is away and

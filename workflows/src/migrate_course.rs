@@ -478,8 +478,8 @@ impl MigrateCourse {
             .search_attributes(SearchAttributes::new([COURSE_KEY.value_set(usage_key.course.to_string()), DRY_RUN.value_set(input.dry_run)]))
             .build();
         let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
+        let child_input = serde_json::to_value(child_input).expect("video input serializes");
         ctx.state_mut(|s| s.progress.in_flight.push(usage_key.to_string()));
-        let child_input = serde_json::to_value(&child_input).expect("video input serializes");
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
             Err(error) => Err(failure(format!("video {usage_key}: its migration could not start: {error}"))),
             Ok(started) => started.result().await.map_err(|error| failure(child_failure(&error))),

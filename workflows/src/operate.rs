@@ -88,9 +88,14 @@ impl Tuning {
     }
 
     pub fn to_signal(&self) -> RawValue {
-        let data = serde_json::to_vec(self).expect("tuning serializes");
-        RawValue::new(vec![Payload { metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(), data, ..Payload::default() }])
+        json_payload(self)
     }
+}
+
+/// `value` as one JSON payload, the way `temporal … --input '…'` sends it.
+pub fn json_payload(value: &impl Serialize) -> RawValue {
+    let data = serde_json::to_vec(value).expect("serializes as JSON");
+    RawValue::new(vec![Payload { metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(), data, ..Payload::default() }])
 }
 
 /// The JSON of a signal sent with `temporal workflow signal [--input '…']`: `None` without input.
