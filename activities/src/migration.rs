@@ -19,7 +19,7 @@ use crate::contentstore::Contentstore;
 use crate::modulestore::Modulestore;
 use crate::s3::TranscriptBucket;
 use crate::upload::UploadError;
-use crate::write_back::WriteBackError;
+use crate::write_back::{SplitWrites, WriteBackError};
 
 /// The stores every activity uses, shared by all the activities a worker runs.
 pub struct MigrationActivities {
@@ -27,6 +27,7 @@ pub struct MigrationActivities {
     pub contentstore: Contentstore,
     pub edxval: AnyPool,
     pub bucket: TranscriptBucket,
+    pub split_writes: SplitWrites,
 }
 
 /// A failure Temporal retries with the configured policy.
@@ -108,7 +109,7 @@ impl MigrationActivities {
     #[activity(name = "write_back_edx_video_id")]
     pub async fn write_back(self: Arc<Self>, ctx: ActivityContext, request: WriteBackRequest) -> Result<WriteBackOutcome, ActivityError> {
         before_deadline(&ctx, async {
-            crate::write_back::write_back(&self.modulestore, &self.edxval, &request).await.map_err(|e| match e {
+            crate::write_back::write_back(&self.modulestore, &self.edxval, &self.split_writes, &request).await.map_err(|e| match e {
                 WriteBackError::Store(m) => retryable("StoreUnavailable", m),
                 WriteBackError::Conflict(m) => final_failure("WriteBackConflict", m),
             })

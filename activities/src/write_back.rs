@@ -8,10 +8,14 @@
 //! retried from the new head when an author saved meanwhile. Old Mongo: each revision document
 //! of the block, set only where its `edx_video_id` is still the empty value that was read.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 use futures::TryStreamExt;
 use sqlx::AnyPool;
+use tokio::sync::oneshot;
 use workflows::steps::{WriteBackOutcome, WriteBackRequest};
 use workflows::{Branch, CourseKey, UsageKey};
 
@@ -58,7 +62,12 @@ fn record(outcome: &mut WriteBackOutcome, branch: Branch, found: Found) {
     };
 }
 
-pub async fn write_back(modulestore: &Modulestore, sql: &AnyPool, request: &WriteBackRequest) -> Result<WriteBackOutcome, WriteBackError> {
+pub async fn write_back(
+    modulestore: &Modulestore,
+    sql: &AnyPool,
+    split_writes: &SplitWrites,
+    request: &WriteBackRequest,
+) -> Result<WriteBackOutcome, WriteBackError> {
     let mut outcome = WriteBackOutcome::default();
     let course = &request.usage_key.course;
     if course.old_style {
@@ -69,8 +78,11 @@ pub async fn write_back(modulestore: &Modulestore, sql: &AnyPool, request: &Writ
         }
     } else {
         for &branch in &request.branches {
-            let found = write_split_branch(modulestore, sql, course, branch, request).await?;
-            record(&mut outcome, branch, found);
+            match split_writes.write(modulestore, sql, &request.usage_key, branch, &request.edx_video_id).await {
+                Ok(Ok(found)) => record(&mut outcome, branch, found),
+                Ok(Err(named)) => return Err(conflict(request, branch, &named)),
+                Err(e) => return Err(store(&request.usage_key, e)),
+            }
         }
     }
     Ok(outcome)
@@ -84,75 +96,152 @@ fn conflict(request: &WriteBackRequest, branch: Branch, found: &str) -> WriteBac
     ))
 }
 
-async fn write_split_branch(
+/// A split branch's write of one video, as the batch that carries it ended: what the block
+/// showed, or the `edx_video_id` an author gave it meanwhile.
+type BlockWrite = Result<Found, String>;
+
+struct Pending {
+    block_id: String,
+    edx_video_id: String,
+    done: oneshot::Sender<Result<BlockWrite, String>>,
+}
+
+#[derive(Default)]
+struct BranchQueue {
+    pending: Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// The writes into split branches, grouped per course branch: the videos of a branch whose
+/// write-backs meet in this worker go into one new structure version. A structure holds the
+/// whole course, so one version per video would copy it once per video (quadratic in the
+/// course's size), and the videos would race each other for the branch head. Writes in other
+/// workers still meet at the head's compare-and-set.
+#[derive(Default)]
+pub struct SplitWrites {
+    branches: Mutex<HashMap<(CourseKey, Branch), Arc<BranchQueue>>>,
+}
+
+impl SplitWrites {
+    async fn write(
+        &self,
+        modulestore: &Modulestore,
+        sql: &AnyPool,
+        usage_key: &UsageKey,
+        branch: Branch,
+        edx_video_id: &str,
+    ) -> Result<BlockWrite, String> {
+        let course = &usage_key.course;
+        let queue = self.branches.lock().unwrap().entry((course.clone(), branch)).or_default().clone();
+        let (done, written) = oneshot::channel();
+        queue.pending.lock().unwrap().push(Pending { block_id: usage_key.block_id.clone(), edx_video_id: edx_video_id.into(), done });
+        {
+            // Whoever holds the writer takes every write waiting by then, its own or others'.
+            let _writer = queue.writer.lock().await;
+            let batch = std::mem::take(&mut *queue.pending.lock().unwrap());
+            if !batch.is_empty() {
+                let writes: Vec<(&str, &str)> = batch.iter().map(|p| (p.block_id.as_str(), p.edx_video_id.as_str())).collect();
+                match write_split_blocks(modulestore, sql, course, branch, &writes).await {
+                    Ok(results) => batch.into_iter().zip(results).for_each(|(p, r)| drop(p.done.send(Ok(r)))),
+                    Err(e) => batch.into_iter().for_each(|p| drop(p.done.send(Err(e.clone())))),
+                }
+            }
+        }
+        {
+            let mut branches = self.branches.lock().unwrap();
+            // Only the map and this call hold the queue, and nothing waits in it: forget the branch.
+            if Arc::strong_count(&queue) == 2 && queue.pending.lock().unwrap().is_empty() {
+                branches.remove(&(course.clone(), branch));
+            }
+        }
+        written.await.unwrap_or_else(|_| Err("the batch that carried this write was interrupted".into()))
+    }
+}
+
+/// Writes each `(block_id, edx_video_id)` into the branch's video blocks that have no id, in one
+/// new structure version; returns what each block showed.
+async fn write_split_blocks(
     modulestore: &Modulestore,
     sql: &AnyPool,
     course: &CourseKey,
     branch: Branch,
-    request: &WriteBackRequest,
-) -> Result<Found, WriteBackError> {
-    let usage_key = &request.usage_key;
+    writes: &[(&str, &str)],
+) -> Result<Vec<BlockWrite>, String> {
     let database = modulestore.database();
     let structures = database.collection::<Document>(STRUCTURES);
     let index_filter = doc! { "org": &course.org, "course": &course.course, "run": &course.run };
     for _ in 0..SPLIT_ATTEMPTS {
-        let current = split_course_index::current_head(modulestore, sql, course, branch).await.map_err(|e| store(usage_key, e))?;
+        let current = split_course_index::current_head(modulestore, sql, course, branch).await.map_err(|e| e.to_string())?;
         let Some((head, index)) = current else {
-            return Ok(Found::Gone);
+            return Ok(writes.iter().map(|_| Ok(Found::Gone)).collect());
         };
         modulestore.read_slot().await;
-        let Some(mut structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| store(usage_key, e))? else {
-            return Err(store(usage_key, format!("the {branch} head {head} of {course} has no structure document")));
+        let Some(mut structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| e.to_string())? else {
+            return Err(format!("the {branch} head {head} of {course} has no structure document"));
         };
         let new_version = ObjectId::new();
         let now = DateTime::now();
-        let Some(blocks) = structure.get_array_mut("blocks").ok() else {
-            return Ok(Found::Gone);
+        let mut results = Vec::with_capacity(writes.len());
+        let Ok(blocks) = structure.get_array_mut("blocks") else {
+            return Ok(writes.iter().map(|_| Ok(Found::Gone)).collect());
         };
-        let Some(block) = blocks
-            .iter_mut()
-            .filter_map(Bson::as_document_mut)
-            .find(|b| b.get_str("block_type") == Ok("video") && b.get_str("block_id") == Ok(usage_key.block_id.as_str()))
-        else {
-            return Ok(Found::Gone);
-        };
-        if !block.contains_key("fields") {
-            block.insert("fields", Document::new());
+        let position: HashMap<String, usize> = blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, block)| {
+                let block = block.as_document().filter(|b| b.get_str("block_type") == Ok("video"))?;
+                let id = block.get_str("block_id").ok().filter(|id| writes.iter().any(|(w, _)| w == id))?;
+                Some((id.to_string(), i))
+            })
+            .collect();
+        for &(block_id, edx_video_id) in writes {
+            let Some(block) = position.get(block_id).and_then(|&i| blocks[i].as_document_mut()) else {
+                results.push(Ok(Found::Gone));
+                continue;
+            };
+            if !block.contains_key("fields") {
+                block.insert("fields", Document::new());
+            }
+            let fields = block.get_document_mut("fields").map_err(|e| e.to_string())?;
+            match current_id(fields) {
+                id if id == edx_video_id => results.push(Ok(Found::Already)),
+                id if !id.is_empty() => results.push(Err(id)),
+                _ => {
+                    fields.insert("edx_video_id", edx_video_id);
+                    let mut edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
+                    let previous = edit_info.get("update_version").cloned().unwrap_or(Bson::Null);
+                    edit_info.insert("previous_version", previous);
+                    edit_info.insert("update_version", new_version);
+                    edit_info.insert("source_version", Bson::Null);
+                    edit_info.insert("edited_on", now);
+                    edit_info.insert("edited_by", MIGRATION_USER);
+                    block.insert("edit_info", edit_info);
+                    results.push(Ok(Found::Written));
+                }
+            }
         }
-        let fields = block.get_document_mut("fields").map_err(|e| store(usage_key, e))?;
-        match current_id(fields) {
-            id if id == request.edx_video_id => return Ok(Found::Already),
-            id if !id.is_empty() => return Err(conflict(request, branch, &id)),
-            _ => {}
+        if !results.iter().any(|r| matches!(r, Ok(Found::Written))) {
+            return Ok(results);
         }
-        fields.insert("edx_video_id", request.edx_video_id.as_str());
-        let mut edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
-        let previous = edit_info.get("update_version").cloned().unwrap_or(Bson::Null);
-        edit_info.insert("previous_version", previous);
-        edit_info.insert("update_version", new_version);
-        edit_info.insert("source_version", Bson::Null);
-        edit_info.insert("edited_on", now);
-        edit_info.insert("edited_by", MIGRATION_USER);
-        block.insert("edit_info", edit_info);
         structure.insert("_id", new_version);
         structure.insert("previous_version", head);
         structure.insert("edited_on", now);
         structure.insert("edited_by", MIGRATION_USER);
-        structures.insert_one(&structure).await.map_err(|e| store(usage_key, e))?;
+        structures.insert_one(&structure).await.map_err(|e| e.to_string())?;
 
         let version_key = format!("versions.{}", branch.split_version_key());
         let moved = match index {
             HeadIndex::Sql => {
                 let moved = split_course_index::compare_and_set_head(sql, course, branch, &head.to_hex(), &new_version.to_hex())
                     .await
-                    .map_err(|e| store(usage_key, e))?;
+                    .map_err(|e| e.to_string())?;
                 if moved {
                     // edx-platform keeps MongoDB's index in step with the SQL one.
                     database
                         .collection::<Document>(ACTIVE_VERSIONS)
                         .update_one(index_filter.clone(), doc! { "$set": { &version_key: new_version } })
                         .await
-                        .map_err(|e| store(usage_key, e))?;
+                        .map_err(|e| e.to_string())?;
                 }
                 moved
             }
@@ -163,17 +252,17 @@ async fn write_split_branch(
                     .collection::<Document>(ACTIVE_VERSIONS)
                     .update_one(filter, doc! { "$set": { &version_key: new_version } })
                     .await
-                    .map_err(|e| store(usage_key, e))?;
+                    .map_err(|e| e.to_string())?;
                 updated.modified_count == 1
             }
         };
         if moved {
-            return Ok(Found::Written);
+            return Ok(results);
         }
         // An author saved first: our version is unreferenced; drop it and start from theirs.
-        structures.delete_one(doc! { "_id": new_version }).await.map_err(|e| store(usage_key, e))?;
+        structures.delete_one(doc! { "_id": new_version }).await.map_err(|e| e.to_string())?;
     }
-    Err(store(usage_key, format!("the {branch} head of {course} kept moving; {SPLIT_ATTEMPTS} attempts")))
+    Err(format!("the {branch} head of {course} kept moving; {SPLIT_ATTEMPTS} attempts"))
 }
 
 /// Sets the id in each revision document of the block whose id is empty; returns what each

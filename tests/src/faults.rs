@@ -41,16 +41,27 @@ pub struct WorkerProcess {
     settings: StoreSettings,
     queue: String,
     log: PathBuf,
+    /// Settings of the process's own, over the suite's.
+    env: Vec<(String, String)>,
     child: Child,
 }
 
 impl WorkerProcess {
     pub fn start(binary: &Path, settings: &StoreSettings, queue: &str, log: &Path) -> Self {
-        let child = Self::spawn(binary, settings, queue, log);
-        Self { binary: binary.into(), settings: settings.clone(), queue: queue.into(), log: log.into(), child }
+        Self::start_with_env(binary, settings, queue, log, Vec::new())
     }
 
-    fn spawn(binary: &Path, settings: &StoreSettings, queue: &str, log: &Path) -> Child {
+    /// `start`, with more environment variables (`MAX_CONCURRENT_ACTIVITIES`, `RUST_LOG`, …).
+    pub fn start_with_env(binary: &Path, settings: &StoreSettings, queue: &str, log: &Path, env: Vec<(String, String)>) -> Self {
+        let child = Self::spawn(binary, settings, queue, log, &env);
+        Self { binary: binary.into(), settings: settings.clone(), queue: queue.into(), log: log.into(), env, child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn spawn(binary: &Path, settings: &StoreSettings, queue: &str, log: &Path, env: &[(String, String)]) -> Child {
         let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         Command::new(binary)
             .arg("worker")
@@ -60,6 +71,7 @@ impl WorkerProcess {
             .env("CONTENTSTORE_DB", &settings.contentstore.database)
             .env("S3_BUCKET", &settings.s3.bucket)
             .env("RUST_LOG", std::env::var("WORKER_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -70,7 +82,7 @@ impl WorkerProcess {
     pub async fn kill_and_restart(&mut self, down: Duration) {
         self.stop();
         tokio::time::sleep(down).await;
-        self.child = Self::spawn(&self.binary, &self.settings, &self.queue, &self.log);
+        self.child = Self::spawn(&self.binary, &self.settings, &self.queue, &self.log, &self.env);
     }
 
     /// Whether the process has exited (without being stopped by the suite).

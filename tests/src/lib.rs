@@ -65,9 +65,9 @@ pub async fn clean_up(settings: &StoreSettings) {
     let stack_bucket = StoreSettings::from_env(&stack_env()).unwrap().s3.bucket;
     if settings.s3.bucket != stack_bucket {
         let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
-        for key in bucket.list("").await.unwrap() {
-            bucket.delete(&key).await.unwrap();
-        }
+        use futures::StreamExt;
+        let bucket = &bucket;
+        futures::stream::iter(bucket.list("").await.unwrap()).for_each_concurrent(16, |key| async move { bucket.delete(&key).await.unwrap() }).await;
         bucket.client().delete_bucket().bucket(bucket.bucket()).send().await.expect("deleting the test's bucket");
     }
 }

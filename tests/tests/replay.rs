@@ -24,10 +24,18 @@ fn replayer() -> WorkflowReplayer {
     WorkflowReplayer::new(options).unwrap()
 }
 
+/// The histories of today's code (`tests/histories/`) and of earlier code (its folders).
 fn recorded() -> Vec<(PathBuf, serde_json::Value)> {
     let dir = repo_root().join("tests/histories");
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        match path.is_dir() {
+            true => files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path())),
+            false => files.push(path),
+        }
+    }
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
     files.sort();
     files.into_iter().map(|path| (path.clone(), serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap())).collect()
 }
@@ -53,6 +61,9 @@ async fn every_recorded_history_replays() {
         "WorkflowExecutionFailed",
         "TimerFired",
         "SignalExternalWorkflowExecutionInitiated",
+        // A video's steps as local activities, and as the activities of runs before that.
+        "MarkerRecorded",
+        "ActivityTaskScheduled",
     ];
     for kind in kinds {
         assert!(recorded.iter().any(|(_, json)| has(json, kind)), "some recorded history has {kind}");
@@ -69,17 +80,26 @@ async fn every_recorded_history_replays() {
 }
 
 /// The check above can fail: a video history whose first activity is not the one the code
-/// schedules is refused.
+/// schedules is refused, and so is a history of local steps without the patch that chose them.
 #[tokio::test]
 async fn a_history_the_code_would_not_make_is_refused() {
-    let (path, mut json) = recorded().into_iter().find(|(path, _)| path.to_string_lossy().contains("MigrateVideo-")).unwrap();
-    let scheduled = json["events"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find_map(|e| e["attributes"].get_mut("ActivityTaskScheduledEventAttributes"))
-        .unwrap_or_else(|| panic!("{} schedules an activity", path.display()));
+    let videos: Vec<(PathBuf, serde_json::Value)> =
+        recorded().into_iter().filter(|(path, _)| path.to_string_lossy().contains("MigrateVideo-")).collect();
+
+    let (path, mut json) = videos.iter().find(|(_, json)| has(json, "ActivityTaskScheduled")).cloned().expect("a video run of the earlier code");
+    let scheduled =
+        json["events"].as_array_mut().unwrap().iter_mut().find_map(|e| e["attributes"].get_mut("ActivityTaskScheduledEventAttributes")).unwrap();
     scheduled["activity_type"]["name"] = "some_other_step".into();
     let result = replayer().replay_workflow(history(&json)).await;
     assert!(result.is_err(), "{} replayed with its first activity renamed", path.display());
+
+    let is_patch = |e: &serde_json::Value| e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"] == "core_patch";
+    let (path, mut json) =
+        videos.into_iter().find(|(_, json)| json["events"].as_array().unwrap().iter().any(is_patch)).expect("a video run of local steps");
+    use base64::Engine;
+    let other_patch = base64::engine::general_purpose::STANDARD.encode(br#"{"id":"some-other-patch","deprecated":false}"#);
+    let marker = json["events"].as_array_mut().unwrap().iter_mut().find(|e| is_patch(e)).unwrap();
+    marker["attributes"]["MarkerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"] = other_patch.into();
+    let result = replayer().replay_workflow(history(&json)).await;
+    assert!(result.is_err(), "{} replayed with its local-steps patch marker renamed", path.display());
 }

@@ -208,6 +208,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
             edxval: edxval.clone(),
             bucket: bucket.clone(),
+            split_writes: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
         let done = run_video(&client, options, &queue, unit).await.unwrap();

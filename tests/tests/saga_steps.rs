@@ -100,7 +100,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     };
     let outcome = commit_video(&edxval, &request).await.unwrap();
     assert_eq!((outcome.recorded.len(), outcome.kept_users.len(), outcome.external_video_created), (0, 1, false));
-    assert_eq!(compensate(&bucket, &edxval, &[ours.clone()]).await.unwrap(), vec![ours.clone()]);
+    assert_eq!(compensate(&bucket, &edxval, std::slice::from_ref(&ours)).await.unwrap(), vec![ours.clone()]);
     assert_eq!(bucket.get(&ours).await.unwrap(), None, "no orphan object remains");
     let mut conn = edxval.acquire().await.unwrap();
     let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();

@@ -31,6 +31,7 @@ pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<Migr
         contentstore: Contentstore::connect(&stores.contentstore).await.context("connecting to the contentstore")?.throttled(mongo_reads),
         edxval: activities::edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
         bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
+        split_writes: Default::default(),
     })
 }
 
@@ -39,7 +40,7 @@ pub fn worker_options(task_queue: &str, activities: MigrationActivities, max_act
     let tuner = TunerHolder::builder()
         .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(max_activities.max(1) * 2))
         .activity_task_slot_supplier(FixedSizeSlotSupplier::new(max_activities.max(1)))
-        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(1))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(max_activities.max(1)))
         .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
         .build();
     Ok(WorkerOptions::new(task_queue.to_string())

@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use temporalio_common::RetryPolicy;
+use temporalio_common::data_converters::TemporalDeserializable;
 use temporalio_common::error::IncomingError;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_sdk::workflows::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{
+    ActivityExecutionError, ActivityOptions, ApplicationFailure, LocalActivityOptions, WorkflowContext, WorkflowContextView, WorkflowResult,
+};
 
 use crate::ids;
 use crate::operate::read_input;
@@ -42,30 +45,109 @@ impl Default for RetrySettings {
     }
 }
 
+/// How often a step is attempted: `maximum_attempts` (0: no limit), at most `maximum_interval`
+/// apart.
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    maximum_attempts: u32,
+    maximum_interval: Duration,
+}
+
 impl RetrySettings {
     pub fn activity_options(&self) -> ActivityOptions {
-        // Temporal's own default for the longest wait: 100 times the first.
-        self.options(self.maximum_attempts, Duration::from_millis(self.initial_interval_ms.saturating_mul(100)))
+        self.options(self.step_attempts())
+    }
+
+    /// Temporal's own default for the longest wait: 100 times the first.
+    fn step_attempts(&self) -> Attempts {
+        Attempts { maximum_attempts: self.maximum_attempts, maximum_interval: Duration::from_millis(self.initial_interval_ms.saturating_mul(100)) }
     }
 
     /// A rollback is retried until it succeeds (at most a minute apart), so an outage of S3
     /// delays it but never leaves the objects of a failed transaction behind.
-    pub fn rollback_options(&self) -> ActivityOptions {
-        self.options(0, Duration::from_secs(60))
+    fn rollback_attempts(&self) -> Attempts {
+        Attempts { maximum_attempts: 0, maximum_interval: Duration::from_secs(60) }
     }
 
-    /// `maximum_attempts` 0: no limit.
-    fn options(&self, maximum_attempts: u32, maximum_interval: Duration) -> ActivityOptions {
-        ActivityOptions::with_start_to_close_timeout(Duration::from_secs(self.activity_timeout_seconds.max(1)))
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_millis(self.initial_interval_ms))
-                    .backoff_coefficient(2.0)
-                    .maximum_interval(maximum_interval)
-                    .maximum_attempts(maximum_attempts)
-                    .build(),
-            )
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.activity_timeout_seconds.max(1))
+    }
+
+    fn retry_policy(&self, attempts: Attempts) -> RetryPolicy {
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_millis(self.initial_interval_ms))
+            .backoff_coefficient(2.0)
+            .maximum_interval(attempts.maximum_interval)
+            .maximum_attempts(attempts.maximum_attempts)
             .build()
+    }
+
+    fn options(&self, attempts: Attempts) -> ActivityOptions {
+        ActivityOptions::with_start_to_close_timeout(self.timeout()).retry_policy(self.retry_policy(attempts)).build()
+    }
+
+    fn local_options(&self, attempts: Attempts, summary: String) -> LocalActivityOptions {
+        LocalActivityOptions::builder().start_to_close_timeout(self.timeout()).retry_policy(self.retry_policy(attempts)).summary(summary).build()
+    }
+}
+
+/// Runs since this patch take their steps as local activities.
+pub const LOCAL_STEPS: &str = "local-steps";
+
+/// How a video's steps run. Since the `local-steps` patch they are local activities: the worker
+/// that runs the video's workflow task runs them, and each leaves one marker in the history
+/// instead of three events and a trip through the task queue. The retry policy and timeout are
+/// the same either way. Runs started before the patch replay with the activities they scheduled.
+struct Steps {
+    local: bool,
+    retry: RetrySettings,
+}
+
+impl Steps {
+    async fn run<AD>(
+        &self,
+        ctx: &WorkflowContext<MigrateVideo>,
+        activity: AD,
+        input: AD::Input,
+        summary: String,
+    ) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Output: TemporalDeserializable,
+    {
+        self.call(ctx, activity, input, self.retry.step_attempts(), summary).await
+    }
+
+    async fn rollback<AD>(
+        &self,
+        ctx: &WorkflowContext<MigrateVideo>,
+        activity: AD,
+        input: AD::Input,
+        summary: String,
+    ) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Output: TemporalDeserializable,
+    {
+        self.call(ctx, activity, input, self.retry.rollback_attempts(), summary).await
+    }
+
+    async fn call<AD>(
+        &self,
+        ctx: &WorkflowContext<MigrateVideo>,
+        activity: AD,
+        input: AD::Input,
+        attempts: Attempts,
+        summary: String,
+    ) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Output: TemporalDeserializable,
+    {
+        match self.local {
+            true => ctx.execute_local_activity(activity, input, self.retry.local_options(attempts, summary)).await,
+            false => ctx.execute_activity(activity, input, summarized(&self.retry.options(attempts), summary)).await,
+        }
     }
 }
 
@@ -148,13 +230,12 @@ impl MigrateVideo {
     pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<VideoResult> {
         let input: MigrateVideoInput = read_input("MigrateVideo", raw)?;
         let usage_key = input.unit.usage_key.to_string();
-        let options = input.retry.activity_options();
-        let rollback = input.retry.rollback_options();
+        let steps = Steps { local: ctx.patched(LOCAL_STEPS), retry: input.retry.clone() };
         let set_step = |ctx: &mut WorkflowContext<Self>, step: &str| ctx.state_mut(|s| s.stage.step = step.into());
 
         set_step(ctx, "diff");
-        let plan = ctx
-            .execute_activity(Diff, input.unit.clone(), summarized(&options, format!("diff {usage_key}")))
+        let plan = steps
+            .run(ctx, Diff, input.unit.clone(), format!("diff {usage_key}"))
             .await
             .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", describe(&e))))?;
         if !plan.failures.is_empty() {
@@ -170,7 +251,7 @@ impl MigrateVideo {
             // An earlier run may have recorded the transcripts and failed to write the id back.
             let write_back = match plan.already_in_edxval.is_empty() {
                 true => None,
-                false => Self::write_back(ctx, &input, &plan, options.clone()).await?,
+                false => Self::write_back(ctx, &steps, &input, &plan).await?,
             };
             return Ok(VideoResult { write_back, ..result(VideoOutcome::NothingToMigrate, plan, None, vec![]) });
         }
@@ -183,7 +264,7 @@ impl MigrateVideo {
         for (language, planned) in &plan.migrate {
             let key = ids::transcript_key(&run_id, &usage_key, language);
             let request = UploadRequest { unit: input.unit.clone(), language: language.clone(), planned: planned.clone(), key: key.clone() };
-            match ctx.execute_activity(Upload, request, summarized(&options, format!("upload {language} of {usage_key}"))).await {
+            match steps.run(ctx, Upload, request, format!("upload {language} of {usage_key}")).await {
                 Ok(_) => {
                     written.push(key.clone());
                     uploaded.insert(language.clone(), key);
@@ -195,7 +276,7 @@ impl MigrateVideo {
                     if !is_type(&error, "ObjectConflict") {
                         written.push(key);
                     }
-                    let undone = Self::compensate(ctx, written, rollback.clone()).await;
+                    let undone = Self::compensate(ctx, &steps, written).await;
                     return Err(video_failed(format!("video {usage_key}, language {language}: the upload failed: {}; {undone}", describe(&error))));
                 }
             }
@@ -209,10 +290,10 @@ impl MigrateVideo {
         };
         let summary =
             format!("commit {} to edx-val video {}", request.transcripts.keys().cloned().collect::<Vec<_>>().join(", "), request.edx_video_id);
-        let commit = match ctx.execute_activity(Commit, request, summarized(&options, summary)).await {
+        let commit = match steps.run(ctx, Commit, request, summary).await {
             Ok(commit) => commit,
             Err(error) => {
-                let undone = Self::compensate(ctx, written, rollback.clone()).await;
+                let undone = Self::compensate(ctx, &steps, written).await;
                 return Err(video_failed(format!("video {usage_key}: the commit failed: {}; {undone}", describe(&error))));
             }
         };
@@ -221,16 +302,12 @@ impl MigrateVideo {
         let mut compensated = Vec::new();
         if !garbage.is_empty() {
             set_step(ctx, "compensate");
-            compensated = ctx
-                .execute_activity(
-                    Compensate,
-                    CompensateRequest { keys: garbage },
-                    summarized(&rollback, "delete the objects users' rows made unused".into()),
-                )
+            compensated = steps
+                .rollback(ctx, Compensate, CompensateRequest { keys: garbage }, "delete the objects users' rows made unused".into())
                 .await
                 .map_err(|e| video_failed(format!("video {usage_key}: removing unused objects failed: {}", describe(&e))))?;
         }
-        let write_back = Self::write_back(ctx, &input, &plan, options.clone()).await?;
+        let write_back = Self::write_back(ctx, &steps, &input, &plan).await?;
         set_step(ctx, "done");
         Ok(VideoResult { write_back, ..result(VideoOutcome::Migrated, plan, Some(commit), compensated) })
     }
@@ -246,9 +323,9 @@ impl MigrateVideo {
     /// transcripts if this fails: the video fails, and its next run writes the id again.
     async fn write_back(
         ctx: &mut WorkflowContext<Self>,
+        steps: &Steps,
         input: &MigrateVideoInput,
         plan: &VideoPlan,
-        options: ActivityOptions,
     ) -> WorkflowResult<Option<WriteBackOutcome>> {
         if plan.write_back.is_empty() {
             return Ok(None);
@@ -257,7 +334,7 @@ impl MigrateVideo {
         let request =
             WriteBackRequest { usage_key: input.unit.usage_key.clone(), edx_video_id: plan.edx_video_id.clone(), branches: plan.write_back.clone() };
         let summary = format!("write {} back into {}", request.edx_video_id, request.usage_key);
-        let outcome = ctx.execute_activity(WriteBack, request, summarized(&options, summary)).await.map_err(|e| {
+        let outcome = steps.run(ctx, WriteBack, request, summary).await.map_err(|e| {
             video_failed(format!(
                 "video {}: edx-val holds its transcripts under {}, but writing that edx_video_id into the block failed: {}",
                 input.unit.usage_key,
@@ -269,16 +346,10 @@ impl MigrateVideo {
     }
 
     /// Deletes what the transaction wrote and edx-val does not reference; says what happened.
-    async fn compensate(ctx: &mut WorkflowContext<Self>, keys: Vec<String>, options: ActivityOptions) -> String {
+    async fn compensate(ctx: &mut WorkflowContext<Self>, steps: &Steps, keys: Vec<String>) -> String {
         ctx.state_mut(|s| s.stage.step = "compensate".into());
-        match ctx
-            .execute_activity(
-                Compensate,
-                CompensateRequest { keys: keys.clone() },
-                summarized(&options, format!("roll back: delete {} objects", keys.len())),
-            )
-            .await
-        {
+        let summary = format!("roll back: delete {} objects", keys.len());
+        match steps.rollback(ctx, Compensate, CompensateRequest { keys: keys.clone() }, summary).await {
             Ok(deleted) => format!("rolled back: deleted {} object(s) this transaction wrote", deleted.len()),
             Err(error) => format!("rolling back FAILED, these objects may remain: {} ({})", keys.join(", "), describe(&error)),
         }

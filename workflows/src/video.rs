@@ -105,8 +105,7 @@ mod tests {
     #[test]
     fn units_travel_as_json() {
         let course: crate::CourseKey = "edX/DemoX/2013".parse().unwrap();
-        let mut fields = VideoFields::default();
-        fields.transcripts = TranscriptsField::Invalid { found: "the string \"x.srt\"".into() };
+        let fields = VideoFields { transcripts: TranscriptsField::Invalid { found: "the string \"x.srt\"".into() }, ..Default::default() };
         let unit = VideoUnit { usage_key: course.usage_key("video", "v"), copies: vec![VideoCopy { branch: Branch::Draft, fields }] };
         let json = serde_json::to_string(&unit).unwrap();
         assert_eq!(serde_json::from_str::<VideoUnit>(&json).unwrap(), unit);

@@ -5,7 +5,7 @@
 //! It seeds a small dataset (the showcase courses, broken ones included, and two generated
 //! ones), runs a batch through pause, tune, resume and continue-as-new, a dry run and a re-run
 //! of one course, and writes every run's history (the SDK's JSON) to `tests/histories/`,
-//! replacing what was there. Re-record after a deliberate, compatible change of the workflows
+//! replacing the files there (the folders in it keep the histories of earlier workflow code). Re-record after a deliberate, compatible change of the workflows
 //! only; a history that no longer replays means running workflows would break.
 
 use std::path::Path;
@@ -66,10 +66,14 @@ async fn main() {
 /// Every run of every workflow on `queue` of a shape not seen yet, one file each, named by type
 /// and order of start.
 async fn write_histories(client: &Client, queue: &str, out: &Path) {
-    if out.exists() {
-        std::fs::remove_dir_all(out).unwrap();
-    }
+    // The histories of earlier workflow code stay, in folders of their own.
     std::fs::create_dir_all(out).unwrap();
+    for entry in std::fs::read_dir(out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
     let histories = queue_histories(client, queue).await;
     let mut shapes = std::collections::BTreeSet::new();
     let mut numbers = std::collections::BTreeMap::<String, usize>::new();

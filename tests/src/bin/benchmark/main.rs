@@ -1,0 +1,239 @@
+//! `benchmark`: seeds courses on the local stack, migrates them end to end with the release
+//! worker as a process of its own, moves a second copy of the same data with a plain loop (the
+//! ceiling), and prints throughput, latency, memory, CPU and history figures for both. Each
+//! preset runs two sizes of the same shape, so that the cost per video can be compared (the
+//! slope). Run it with `scripts/benchmark [quick|full]`.
+
+mod measure;
+mod raw;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use activities::settings::StoreSettings;
+use anyhow::Context;
+use integration_tests::faults::WorkerProcess;
+use integration_tests::{clean_up, isolated_settings, own_bucket, stack_client, unique_tag};
+use measure::{CpuMeter, QueueRuns};
+use seed::{Dataset, Plan};
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+use workflows::migrate_courses::{BatchResult, MigrateCourses};
+
+/// Courses × videos × languages, every video with every language (split and old Mongo courses
+/// mixed as the seed makes them).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    courses: usize,
+    videos: usize,
+    languages: usize,
+}
+
+impl Shape {
+    fn transcripts(&self) -> usize {
+        self.courses * self.videos * self.languages
+    }
+}
+
+fn preset(name: &str) -> anyhow::Result<[Shape; 2]> {
+    match name {
+        "quick" => Ok([Shape { courses: 1, videos: 20, languages: 5 }, Shape { courses: 2, videos: 100, languages: 5 }]),
+        "full" => Ok([Shape { courses: 2, videos: 100, languages: 5 }, Shape { courses: 10, videos: 2_000, languages: 5 }]),
+        other => anyhow::bail!("unknown preset {other:?}: quick or full"),
+    }
+}
+
+struct Options {
+    concurrency: usize,
+    cues: usize,
+    worker_binary: PathBuf,
+    stack_dir: PathBuf,
+}
+
+/// One size's figures.
+struct Round {
+    shape: Shape,
+    raw_seconds: f64,
+    raw_cpu: Vec<(String, f64)>,
+    seconds: f64,
+    cpu: Vec<(String, f64)>,
+    worker_peak_mib: f64,
+    runs: QueueRuns,
+}
+
+impl Round {
+    fn videos(&self) -> usize {
+        self.shape.courses * self.shape.videos
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let preset_name = args.first().map_or("quick", String::as_str);
+    let shapes = preset(preset_name)?;
+    let setting = |name: &str, default: usize| std::env::var(name).ok().map_or(Ok(default), |v| v.parse().with_context(|| format!("{name}={v}")));
+    let here = std::env::current_exe()?;
+    let options = Options {
+        concurrency: setting("BENCHMARK_CONCURRENCY", 16)?,
+        cues: setting("BENCHMARK_CUES", 60)?,
+        worker_binary: here.with_file_name("test-worker"),
+        stack_dir: integration_tests::env_file().parent().context("the env file's folder")?.to_path_buf(),
+    };
+    anyhow::ensure!(
+        options.worker_binary.exists(),
+        "{} is missing: build with cargo build --release -p integration-tests --bins",
+        options.worker_binary.display()
+    );
+    println!("preset {preset_name}: {} cores, {} at a time, {} cues per transcript", cores(), options.concurrency, options.cues);
+    let mut rounds = Vec::new();
+    for shape in shapes {
+        rounds.push(round(shape, &options).await?);
+    }
+    slope(&rounds[0], &rounds[1]);
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Seeds `shape` twice (one copy for each contender), runs the plain loop and then the
+/// orchestrated migration, prints the figures and removes the data.
+async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
+    println!("\n== {} transcripts: {} courses × {} videos × {} languages ==", shape.transcripts(), shape.courses, shape.videos, shape.languages);
+    let tag = unique_tag("bench");
+    let seeded = Instant::now();
+    let raw_settings = seed(shape, options, &format!("{tag}r")).await?;
+    let settings = seed(shape, options, &format!("{tag}o")).await?;
+    println!("seeded both copies in {:.1} s", seeded.elapsed().as_secs_f64());
+    let servers = measure::stack_servers(&options.stack_dir);
+
+    let mut raw_processes = servers.clone();
+    raw_processes.push(("raw loop".into(), std::process::id()));
+    let meter = CpuMeter::start(&raw_processes);
+    let started = Instant::now();
+    let copied = raw::copy_all(&raw_settings, options.concurrency).await?;
+    let raw_seconds = started.elapsed().as_secs_f64();
+    let raw_cpu = meter.stop();
+    anyhow::ensure!(copied.transcripts == shape.transcripts(), "the raw loop moved {} transcripts, not {}", copied.transcripts, shape.transcripts());
+
+    let (seconds, cpu, worker_peak_mib, runs) = orchestrated(shape, options, &settings, &servers).await?;
+    let round = Round { shape, raw_seconds, raw_cpu, seconds, cpu, worker_peak_mib, runs };
+    report(&round, options);
+    for settings in [&raw_settings, &settings] {
+        clean_up(settings).await;
+    }
+    Ok(round)
+}
+
+async fn seed(shape: Shape, options: &Options, tag: &str) -> anyhow::Result<StoreSettings> {
+    let plan = Plan {
+        seed: 6,
+        tag: tag.into(),
+        showcase: false,
+        bulk_courses: shape.courses,
+        videos_per_course: shape.videos,
+        languages_per_video: shape.languages,
+        cues_per_transcript: options.cues,
+        lean_manifest: true,
+    };
+    let mut settings = isolated_settings(tag);
+    settings.s3.bucket = own_bucket(&settings, tag).await;
+    let manifest = seed::write::seed(&Dataset::generate(&plan), &settings).await?;
+    anyhow::ensure!(manifest.totals.transcripts_to_migrate == shape.transcripts(), "seeded {:?}", manifest.totals);
+    Ok(settings)
+}
+
+/// The release worker on a queue of its own and one `MigrateCourses` batch of every course.
+async fn orchestrated(
+    shape: Shape,
+    options: &Options,
+    settings: &StoreSettings,
+    servers: &[(String, u32)],
+) -> anyhow::Result<(f64, Vec<(String, f64)>, f64, QueueRuns)> {
+    let queue = format!("bench-{}", unique_tag("q"));
+    let log = options.stack_dir.join("logs").join(format!("{queue}.log"));
+    let env = vec![
+        ("MAX_CONCURRENT_ACTIVITIES".to_string(), options.concurrency.to_string()),
+        ("RUST_LOG".to_string(), std::env::var("WORKER_LOG").unwrap_or_else(|_| "info,temporalio_sdk_core=warn,temporalio_client=warn".into())),
+    ];
+    let mut worker = WorkerProcess::start_with_env(&options.worker_binary, settings, &queue, &log, env);
+    let mut processes = servers.to_vec();
+    processes.push(("worker".into(), worker.pid()));
+    let client = stack_client().await;
+    let input = serde_json::json!({
+        "all_courses": true,
+        "max_courses_in_flight": 1,
+        "max_videos_in_flight_per_course": options.concurrency,
+        "max_videos_in_flight": options.concurrency,
+        // SQLite answers "database is locked" when many writers meet; more attempts ride it out.
+        "retry": { "initial_interval_ms": 500, "maximum_attempts": 10 },
+    });
+    let meter = CpuMeter::start(&processes);
+    let started = Instant::now();
+    let handle =
+        client.start_workflow(MigrateCourses::run, input, WorkflowStartOptions::new(queue.clone(), format!("batch-{queue}")).build()).await?;
+    let result: BatchResult = handle.get_result(WorkflowGetResultOptions::default()).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = meter.stop();
+    let peak = measure::peak_rss_mib(worker.pid()).unwrap_or(0.0);
+    worker.stop();
+    let counts = &result.counts;
+    anyhow::ensure!(
+        counts.passed as usize == shape.courses && counts.transcripts_migrated as usize == shape.transcripts(),
+        "the migration did not pass: {counts:?}, failed courses {:?} (worker log {})",
+        result.failed_courses,
+        log.display()
+    );
+    let runs = measure::queue_runs(&client, &queue, shape.courses * shape.videos).await?;
+    Ok((seconds, cpu, peak, runs))
+}
+
+fn per_second(count: usize, seconds: f64) -> f64 {
+    count as f64 / seconds.max(1e-9)
+}
+
+fn cpu_line(cpu: &[(String, f64)]) -> String {
+    cpu.iter().map(|(name, seconds)| format!("{name} {seconds:.1}")).collect::<Vec<_>>().join(", ")
+}
+
+fn report(round: &Round, options: &Options) {
+    let (transcripts, videos) = (round.shape.transcripts(), round.videos());
+    let raw_rate = per_second(transcripts, round.raw_seconds);
+    let rate = per_second(transcripts, round.seconds);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let temporal = round.cpu.iter().find(|(name, _)| name == "temporal").map_or(0.0, |(_, s)| *s);
+    println!("raw copy      {:>8.1} s  {raw_rate:>8.1} transcripts/s  {:>7.1} videos/s", round.raw_seconds, per_second(videos, round.raw_seconds));
+    println!("orchestrated  {:>8.1} s  {rate:>8.1} transcripts/s  {:>7.1} videos/s", round.seconds, per_second(videos, round.seconds));
+    println!("ratio orchestrated / raw: {:.2} ({} at a time)", rate / raw_rate, options.concurrency);
+    println!("latency per video: p50 {:.0} ms, p99 {:.0} ms", ms(round.runs.percentile(50)), ms(round.runs.percentile(99)));
+    println!("worker peak RSS: {:.1} MiB", round.worker_peak_mib);
+    println!("Temporal server CPU: {temporal:.1} s");
+    println!(
+        "history events per video: {:.1} ({} runs, {} events, longest run {} events)",
+        round.runs.history_events as f64 / videos as f64,
+        round.runs.runs,
+        round.runs.history_events,
+        round.runs.longest_history
+    );
+    println!("CPU seconds, orchestrated: {}", cpu_line(&round.cpu));
+    println!("CPU seconds, raw copy:     {}", cpu_line(&round.raw_cpu));
+}
+
+/// Wall time and CPU time per video at both sizes.
+fn slope(small: &Round, large: &Round) {
+    let per_video = |round: &Round| round.seconds * 1000.0 / round.videos() as f64;
+    let cpu_per_video = |round: &Round| round.cpu.iter().map(|(_, s)| s).sum::<f64>() * 1000.0 / round.videos() as f64;
+    let change = |a: f64, b: f64| (b / a - 1.0) * 100.0;
+    println!(
+        "\nslope from {} to {} transcripts: wall time per video {:.1} → {:.1} ms ({:+.0}%), CPU per video {:.1} → {:.1} ms ({:+.0}%)",
+        small.shape.transcripts(),
+        large.shape.transcripts(),
+        per_video(small),
+        per_video(large),
+        change(per_video(small), per_video(large)),
+        cpu_per_video(small),
+        cpu_per_video(large),
+        change(cpu_per_video(small), cpu_per_video(large)),
+    );
+}

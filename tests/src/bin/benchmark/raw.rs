@@ -1,0 +1,74 @@
+//! The ceiling: the same kind of data moved by a plain loop with no orchestration, at the same
+//! concurrency. Per video: read each language from GridFS and convert it to SJSON, PUT it to S3,
+//! and record the video and its transcripts in edx-val in one SQL transaction. No diff, no
+//! retries, no rollback, no write-back, no validation: only the copying a migration cannot avoid.
+
+use activities::contentstore::Contentstore;
+use activities::edxval::{self, NewVideo, VideoTranscript};
+use activities::modulestore::Modulestore;
+use activities::s3::TranscriptBucket;
+use activities::settings::StoreSettings;
+use activities::transcript_source::read_copy;
+use futures::{StreamExt, TryStreamExt};
+use sqlx::AnyPool;
+use workflows::video::VideoUnit;
+
+/// What the loop moved.
+#[derive(Debug, Default)]
+pub struct Copied {
+    pub videos: usize,
+    pub transcripts: usize,
+}
+
+struct Stores {
+    contentstore: Contentstore,
+    bucket: TranscriptBucket,
+    edxval: AnyPool,
+}
+
+pub async fn copy_all(settings: &StoreSettings, concurrency: usize) -> anyhow::Result<Copied> {
+    let modulestore = Modulestore::connect(&settings.modulestore).await?;
+    let stores = Stores {
+        contentstore: Contentstore::connect(&settings.contentstore).await?,
+        bucket: TranscriptBucket::connect(&settings.s3).await,
+        edxval: edxval::connect(&settings.edxval_database_url).await?,
+    };
+    let listing = modulestore.course_keys().await?;
+    // Courses one after another, each course's videos `concurrency` at a time: the course is
+    // read once, as a migration must.
+    let mut copied = Copied::default();
+    for course in &listing.courses {
+        let units = activities::discover::course_units(&modulestore, course).await?;
+        let counts: Vec<usize> =
+            futures::stream::iter(units.iter().map(|unit| copy_video(&stores, unit))).buffer_unordered(concurrency).try_collect().await?;
+        copied.videos += counts.len();
+        copied.transcripts += counts.iter().sum::<usize>();
+    }
+    Ok(copied)
+}
+
+async fn copy_video(stores: &Stores, unit: &VideoUnit) -> anyhow::Result<usize> {
+    let usage_key = unit.usage_key.to_string();
+    let copy = unit.copies.iter().max_by_key(|c| c.branch == workflows::Branch::Published).expect("a unit has a copy");
+    let languages = copy.fields.languages().map_err(|found| anyhow::anyhow!("video {usage_key}: transcripts field {found}"))?;
+    let mut keys = Vec::new();
+    for language in &languages {
+        let (_, sjson) = read_copy(&stores.contentstore, unit, copy, language).await?;
+        let key = workflows::ids::transcript_key("raw-copy", &usage_key, language);
+        stores.bucket.put_if_absent(&key, sjson).await?;
+        keys.push((language, key));
+    }
+    let edx_video_id = match copy.fields.edx_video_id.as_str() {
+        "" => workflows::ids::external_edx_video_id(&usage_key),
+        id => id.to_string(),
+    };
+    let mut tx = edxval::begin_write(&stores.edxval).await?;
+    let video = NewVideo { edx_video_id: &edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
+    let video_id = edxval::create_video(&mut tx, &video).await?;
+    edxval::link_course_video(&mut tx, &unit.usage_key.course.to_string(), video_id).await?;
+    for (language, key) in &keys {
+        edxval::create_transcript(&mut tx, video_id, &VideoTranscript::custom_sjson(language, key)).await?;
+    }
+    tx.commit().await?;
+    Ok(keys.len())
+}
