@@ -26,7 +26,7 @@ enum Command {
     Courses,
     /// Run a worker for the migration's workflows and activities until SIGINT or SIGTERM.
     Worker {
-        /// Activities this worker runs at once.
+        /// Activities this worker runs at once (and as many local activities: a video's steps).
         #[arg(long, env = "MAX_CONCURRENT_ACTIVITIES", default_value_t = 8)]
         max_activities: usize,
     },
