@@ -118,18 +118,14 @@ impl Steps {
         self.call(ctx, activity, input, self.retry.step_attempts(), summary).await
     }
 
-    async fn rollback<AD>(
+    /// A rollback: retried until it succeeds.
+    async fn rollback(
         &self,
         ctx: &WorkflowContext<MigrateVideo>,
-        activity: AD,
-        input: AD::Input,
+        request: CompensateRequest,
         summary: String,
-    ) -> Result<AD::Output, ActivityExecutionError>
-    where
-        AD: ActivityDefinition,
-        AD::Output: TemporalDeserializable,
-    {
-        self.call(ctx, activity, input, self.retry.rollback_attempts(), summary).await
+    ) -> Result<Vec<String>, ActivityExecutionError> {
+        self.call(ctx, Compensate, request, self.retry.rollback_attempts(), summary).await
     }
 
     async fn call<AD>(
@@ -303,7 +299,7 @@ impl MigrateVideo {
         if !garbage.is_empty() {
             set_step(ctx, "compensate");
             compensated = steps
-                .rollback(ctx, Compensate, CompensateRequest { keys: garbage }, "delete the objects users' rows made unused".into())
+                .rollback(ctx, CompensateRequest { keys: garbage }, "delete the objects users' rows made unused".into())
                 .await
                 .map_err(|e| video_failed(format!("video {usage_key}: removing unused objects failed: {}", describe(&e))))?;
         }
@@ -349,7 +345,7 @@ impl MigrateVideo {
     async fn compensate(ctx: &mut WorkflowContext<Self>, steps: &Steps, keys: Vec<String>) -> String {
         ctx.state_mut(|s| s.stage.step = "compensate".into());
         let summary = format!("roll back: delete {} objects", keys.len());
-        match steps.rollback(ctx, Compensate, CompensateRequest { keys: keys.clone() }, summary).await {
+        match steps.rollback(ctx, CompensateRequest { keys: keys.clone() }, summary).await {
             Ok(deleted) => format!("rolled back: deleted {} object(s) this transaction wrote", deleted.len()),
             Err(error) => format!("rolling back FAILED, these objects may remain: {} ({})", keys.join(", "), describe(&error)),
         }
