@@ -238,6 +238,13 @@ impl MigrateVideo {
             let reasons: Vec<&str> = plan.failures.iter().map(|f| f.message.as_str()).collect();
             return Err(video_failed(reasons.join("\n")));
         }
+        if steps.local && !input.dry_run && !plan.migrate.is_empty() {
+            // Local steps reach the history when the workflow task completes, and a task runs
+            // until the workflow waits for the server. This wait records the plan before anything
+            // is written: a worker that dies later leaves a run that replays this plan, instead
+            // of diffing again and taking its own commit for an earlier one.
+            ctx.timer(Duration::from_millis(1)).await;
+        }
         let result =
             |outcome, plan, commit, compensated| VideoResult { usage_key: usage_key.clone(), outcome, plan, commit, compensated, write_back: None };
         if input.dry_run {
