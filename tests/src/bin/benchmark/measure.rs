@@ -13,13 +13,11 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / clock_ticks_per_second())
+    Some(ticks / CLOCK_TICKS_PER_SECOND)
 }
 
-fn clock_ticks_per_second() -> f64 {
-    // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture Rust targets.
-    100.0
-}
+/// sysconf(_SC_CLK_TCK): 100 on every Linux architecture Rust targets.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 /// A process's peak resident set (`VmHWM`), in MiB.
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {

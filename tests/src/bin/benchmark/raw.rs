@@ -58,10 +58,8 @@ async fn copy_video(stores: &Stores, unit: &VideoUnit) -> anyhow::Result<usize> 
         stores.bucket.put_if_absent(&key, sjson).await?;
         keys.push((language, key));
     }
-    let edx_video_id = match copy.fields.edx_video_id.as_str() {
-        "" => workflows::ids::external_edx_video_id(&usage_key),
-        id => id.to_string(),
-    };
+    let edx_video_id = workflows::plan::target_edx_video_id(&usage_key, unit.copies.iter().map(|c| c.fields.edx_video_id.as_str()))
+        .map_err(|disagreement| anyhow::anyhow!("video {usage_key}: {disagreement}"))?;
     let mut tx = edxval::begin_write(&stores.edxval).await?;
     let video = NewVideo { edx_video_id: &edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
     let video_id = edxval::create_video(&mut tx, &video).await?;
