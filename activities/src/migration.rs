@@ -45,10 +45,15 @@ async fn before_deadline<T>(ctx: &ActivityContext, work: impl Future<Output = Re
     let limit = left.saturating_sub((left / 10).min(Duration::from_secs(5)));
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
-        Err(_) => Err(retryable(
-            "StoreTimeout",
-            format!("{} (attempt {}): no answer from the stores within {} s", info.activity_type, info.attempt, limit.as_secs()),
-        )),
+        Err(_) => {
+            // A local step's retries never reach the history: this line is how an operator (and
+            // the network-fault test) sees a call given up.
+            tracing::warn!(activity = %info.activity_type, attempt = info.attempt, seconds = limit.as_secs(), "gave up waiting for the stores; the step will be retried");
+            Err(retryable(
+                "StoreTimeout",
+                format!("{} (attempt {}): no answer from the stores within {} s", info.activity_type, info.attempt, limit.as_secs()),
+            ))
+        }
     }
 }
 
