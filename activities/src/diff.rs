@@ -2,13 +2,15 @@
 //! edx-val lacks are read; they are read in full (and hashed) so that bad data fails the video
 //! before anything is written, and so that the upload can check it sends what was planned.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::AnyPool;
+use workflows::Branch;
 use workflows::plan::{self, BranchCopy, Failure, VideoPlan};
 use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
+use crate::planned_reads::PlannedReads;
 use crate::transcript_source::read_copy;
 use crate::{Problem, TranscriptError, edxval};
 
@@ -37,14 +39,33 @@ pub async fn edxval_languages(edxval: &AnyPool, edx_video_id: &str) -> Result<BT
     Ok(edxval::transcripts(&mut conn, video.id).await.map_err(store)?.into_keys().collect())
 }
 
-pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &VideoUnit) -> Result<VideoPlan, StoreError> {
+/// Plans the video; keeps the SJSON of each planned language in `reads` for the upload.
+pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &VideoUnit, reads: &PlannedReads) -> Result<VideoPlan, StoreError> {
+    let usage_key = unit.usage_key.to_string();
     let ids = unit.copies.iter().map(|c| c.fields.edx_video_id.as_str());
-    let in_edxval = match plan::target_edx_video_id(&unit.usage_key.to_string(), ids) {
+    let in_edxval = match plan::target_edx_video_id(&usage_key, ids) {
         Ok(id) => edxval_languages(edxval, &id).await?,
         Err(_) => BTreeSet::new(), // plan_video reports the disagreement
     };
-    let mut copies = Vec::new();
+    let mut copies: Vec<BranchCopy> = Vec::new();
+    let mut sjson: BTreeMap<(Branch, String), Vec<u8>> = BTreeMap::new();
     for copy in &unit.copies {
+        // Draft and published copies with the same fields name the same files of the course's
+        // contentstore: what one branch read, the other would read again.
+        if let Some(twin) = unit.copies.iter().zip(&copies).find(|(other, _)| other.fields == copy.fields).map(|(_, read)| read) {
+            let mut read = twin.clone();
+            read.branch = copy.branch;
+            for reference in read.transcripts.values_mut().flatten() {
+                reference.branch = copy.branch;
+            }
+            for language in read.transcripts.keys() {
+                if let Some(bytes) = sjson.get(&(twin.branch, language.clone())) {
+                    sjson.insert((copy.branch, language.clone()), bytes.clone());
+                }
+            }
+            copies.push(read);
+            continue;
+        }
         let mut read = BranchCopy {
             branch: copy.branch,
             edx_video_id: copy.fields.edx_video_id.clone(),
@@ -68,7 +89,10 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
                 read.not_read = not_read;
                 for language in to_read {
                     let result = match read_copy(contentstore, unit, copy, &language).await {
-                        Ok((reference, _)) => Ok(reference),
+                        Ok((reference, bytes)) => {
+                            sjson.insert((copy.branch, language.clone()), bytes);
+                            Ok(reference)
+                        }
                         Err(error) if error.problem.is_retryable() => {
                             return Err(StoreError(error.to_string()));
                         }
@@ -80,5 +104,11 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
         }
         copies.push(read);
     }
-    Ok(plan::plan_video(&unit.usage_key, &copies, &in_edxval))
+    let plan = plan::plan_video(&unit.usage_key, &copies, &in_edxval);
+    for (language, planned) in &plan.migrate {
+        if let Some(bytes) = sjson.remove(&(planned.branch, language.clone())) {
+            reads.keep(&usage_key, language, &planned.sha256, bytes);
+        }
+    }
+    Ok(plan)
 }

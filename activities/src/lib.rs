@@ -11,6 +11,7 @@ pub mod edxval;
 mod error;
 pub mod migration;
 pub mod modulestore;
+pub mod planned_reads;
 pub mod s3;
 pub mod select_courses;
 pub mod settings;

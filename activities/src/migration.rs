@@ -17,6 +17,7 @@ use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
 use crate::modulestore::Modulestore;
+use crate::planned_reads::PlannedReads;
 use crate::s3::TranscriptBucket;
 use crate::upload::UploadError;
 use crate::write_back::{SplitWrites, WriteBackError};
@@ -28,6 +29,7 @@ pub struct MigrationActivities {
     pub edxval: AnyPool,
     pub bucket: TranscriptBucket,
     pub split_writes: SplitWrites,
+    pub planned_reads: PlannedReads,
 }
 
 /// A failure Temporal retries with the configured policy.
@@ -75,7 +77,7 @@ impl MigrationActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
         before_deadline(&ctx, async {
-            crate::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.map_err(|e| retryable("StoreUnavailable", e))
+            crate::diff::diff_video(&self.contentstore, &self.edxval, &unit, &self.planned_reads).await.map_err(|e| retryable("StoreUnavailable", e))
         })
         .await
     }
@@ -84,10 +86,12 @@ impl MigrationActivities {
     pub async fn upload(self: Arc<Self>, ctx: ActivityContext, request: UploadRequest) -> Result<Uploaded, ActivityError> {
         before_deadline(&ctx, async {
             let UploadRequest { unit, language, planned, key } = &request;
-            crate::upload::upload_transcript(&self.contentstore, &self.bucket, unit, language, planned, key).await.map_err(|e| match e {
-                UploadError::Store(m) => retryable("StoreUnavailable", m),
-                UploadError::Changed(m) => final_failure("TranscriptChanged", m),
-                UploadError::Conflict(m) => final_failure("ObjectConflict", m),
+            crate::upload::upload_transcript(&self.contentstore, &self.bucket, &self.planned_reads, unit, language, planned, key).await.map_err(|e| {
+                match e {
+                    UploadError::Store(m) => retryable("StoreUnavailable", m),
+                    UploadError::Changed(m) => final_failure("TranscriptChanged", m),
+                    UploadError::Conflict(m) => final_failure("ObjectConflict", m),
+                }
             })
         })
         .await

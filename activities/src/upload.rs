@@ -6,6 +6,7 @@ pub use workflows::steps::Uploaded;
 use workflows::video::VideoUnit;
 
 use crate::contentstore::Contentstore;
+use crate::planned_reads::PlannedReads;
 use crate::s3::{PutOutcome, TranscriptBucket};
 use crate::transcript_source::read_copy;
 
@@ -29,9 +30,12 @@ impl UploadError {
     }
 }
 
+/// Sends the bytes this worker's diff kept in `reads`, else reads the file again and checks that
+/// it is still what the diff planned.
 pub async fn upload_transcript(
     contentstore: &Contentstore,
     bucket: &TranscriptBucket,
+    reads: &PlannedReads,
     unit: &VideoUnit,
     language: &str,
     planned: &TranscriptRef,
@@ -43,6 +47,26 @@ pub async fn upload_transcript(
             unit.usage_key.course, unit.usage_key
         )));
     }
+    let body = match reads.take(&unit.usage_key.to_string(), language, &planned.sha256) {
+        Some(kept) => kept,
+        None => read_planned(contentstore, unit, language, planned).await?,
+    };
+    match bucket.put_if_absent(key, body.clone()).await.map_err(|e| UploadError::Store(e.to_string()))? {
+        PutOutcome::Created => Ok(Uploaded::Created),
+        PutOutcome::AlreadyExists => match bucket.get(key).await.map_err(|e| UploadError::Store(e.to_string()))? {
+            Some(existing) if existing == body => Ok(Uploaded::AlreadyOurs),
+            _ => Err(UploadError::Conflict(format!(
+                "course {}, video {}, language {language}: s3://{}/{key} already holds another object; it was left as it is",
+                unit.usage_key.course,
+                unit.usage_key,
+                bucket.bucket()
+            ))),
+        },
+    }
+}
+
+/// The planned transcript read from the contentstore again, refused if it changed since the diff.
+async fn read_planned(contentstore: &Contentstore, unit: &VideoUnit, language: &str, planned: &TranscriptRef) -> Result<Vec<u8>, UploadError> {
     let copy = unit
         .copies
         .iter()
@@ -61,16 +85,5 @@ pub async fn upload_transcript(
             unit.usage_key.course, unit.usage_key, read.file, planned.file, planned.sha256, read.sha256
         )));
     }
-    match bucket.put_if_absent(key, body.clone()).await.map_err(|e| UploadError::Store(e.to_string()))? {
-        PutOutcome::Created => Ok(Uploaded::Created),
-        PutOutcome::AlreadyExists => match bucket.get(key).await.map_err(|e| UploadError::Store(e.to_string()))? {
-            Some(existing) if existing == body => Ok(Uploaded::AlreadyOurs),
-            _ => Err(UploadError::Conflict(format!(
-                "course {}, video {}, language {language}: s3://{}/{key} already holds another object; it was left as it is",
-                unit.usage_key.course,
-                unit.usage_key,
-                bucket.bucket()
-            ))),
-        },
-    }
+    Ok(body)
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use activities::contentstore::Contentstore;
 use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
+use activities::planned_reads::PlannedReads;
 use integration_tests::{clean_up, course_units, seed_isolated};
 use seed::Plan;
 use seed::manifest::Outcome;
@@ -25,7 +26,7 @@ async fn the_diff_of_every_video_matches_the_manifest() {
         for unit in &units {
             let usage_key = unit.usage_key.to_string();
             let expected = &course.videos.iter().find(|v| v.usage_key == usage_key).unwrap().expected;
-            let plan = diff_video(&contentstore, &edxval, unit).await.unwrap();
+            let plan = diff_video(&contentstore, &edxval, unit, &PlannedReads::default()).await.unwrap();
             *outcomes.entry(format!("{:?}", expected.outcome)).or_default() += 1;
             assert_eq!(plan.already_in_edxval, expected.already_in_edxval, "{usage_key}");
             match expected.outcome {

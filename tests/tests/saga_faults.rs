@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use activities::contentstore::Contentstore;
 use activities::migration::MigrationActivities;
 use activities::modulestore::Modulestore;
+use activities::planned_reads::PlannedReads;
 use activities::s3::TranscriptBucket;
 use integration_tests::{clean_up, course_units, seed_isolated, stack_client, unique_tag};
 use seed::Plan;
@@ -50,6 +51,7 @@ pub struct FaultyActivities {
     contentstore: Contentstore,
     edxval: AnyPool,
     bucket: TranscriptBucket,
+    reads: PlannedReads,
 }
 
 fn injected(step: &str) -> ActivityError {
@@ -63,7 +65,7 @@ fn injected(step: &str) -> ActivityError {
 impl FaultyActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        let plan = activities::diff::diff_video(&self.contentstore, &self.edxval, &unit).await.unwrap();
+        let plan = activities::diff::diff_video(&self.contentstore, &self.edxval, &unit, &self.reads).await.unwrap();
         if self.fault == Fault::UserRowAfterDiff {
             let language = plan.migrate.keys().next().expect("a language to migrate");
             user_adds_transcript(&self.edxval, &self.bucket, &plan.edx_video_id, language).await;
@@ -76,8 +78,9 @@ impl FaultyActivities {
         if self.fault == Fault::AfterFirstUpload && self.uploads.load(Ordering::SeqCst) == 1 {
             return Err(injected("after the first upload"));
         }
-        let uploaded =
-            activities::upload::upload_transcript(&self.contentstore, &self.bucket, &r.unit, &r.language, &r.planned, &r.key).await.unwrap();
+        let uploaded = activities::upload::upload_transcript(&self.contentstore, &self.bucket, &self.reads, &r.unit, &r.language, &r.planned, &r.key)
+            .await
+            .unwrap();
         self.uploads.fetch_add(1, Ordering::SeqCst);
         Ok(uploaded)
     }
@@ -195,6 +198,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
             edxval: edxval.clone(),
             bucket: bucket.clone(),
+            reads: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(faulty).build();
         let failed = run_video(&client, options, &queue, unit).await.unwrap_err();
@@ -209,6 +213,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             edxval: edxval.clone(),
             bucket: bucket.clone(),
             split_writes: Default::default(),
+            planned_reads: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
         let done = run_video(&client, options, &queue, unit).await.unwrap();
@@ -234,6 +239,7 @@ async fn a_transcript_a_user_adds_between_diff_and_commit_is_kept_and_ours_is_re
         contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
         edxval: edxval.clone(),
         bucket: bucket.clone(),
+        reads: Default::default(),
     };
     let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(activities).build();
     let done = run_video(&stack_client().await, options, &queue, unit).await.unwrap();

@@ -7,6 +7,7 @@ use activities::compensate::compensate;
 use activities::contentstore::Contentstore;
 use activities::diff::diff_video;
 use activities::modulestore::Modulestore;
+use activities::planned_reads::PlannedReads;
 use activities::s3::{PutOutcome, TranscriptBucket};
 use activities::upload::{UploadError, Uploaded, upload_transcript};
 use integration_tests::{clean_up, course_units, edxval_read, seed_isolated};
@@ -30,17 +31,21 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let demo = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap();
     let course: CourseKey = demo.course_key.parse().unwrap();
     let run_id = format!("run-{}", manifest.tag);
+    let reads = PlannedReads::default();
 
     // A video without edx_video_id: upload each language, retry each upload, commit, retry.
     let video = unit(&modulestore, &course, "lecture1_transcripts_only").await;
     let usage_key = video.usage_key.to_string();
-    let plan = diff_video(&contentstore, &edxval, &video).await.unwrap();
+    let plan = diff_video(&contentstore, &edxval, &video, &reads).await.unwrap();
     assert_eq!(plan.migrate.len(), 3);
     let mut keys = BTreeMap::new();
     for (language, planned) in &plan.migrate {
         let key = transcript_key(&run_id, &usage_key, language);
-        assert_eq!(upload_transcript(&contentstore, &bucket, &video, language, planned, &key).await.unwrap(), Uploaded::Created);
-        assert_eq!(upload_transcript(&contentstore, &bucket, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
+        // The first upload sends the bytes the diff kept, the retry reads the file again: the
+        // same object either way.
+        assert_eq!(upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &key).await.unwrap(), Uploaded::Created);
+        assert_eq!(reads.take(&usage_key, language, &planned.sha256), None, "the upload took the diff's bytes");
+        assert_eq!(upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
         keys.insert(language.clone(), key);
     }
     let request = CommitRequest { course_key: demo.course_key.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
@@ -62,7 +67,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let (language, planned) = plan.migrate.iter().next().unwrap();
     let foreign = transcript_key(&run_id, "someone else", language);
     assert_eq!(bucket.put_if_absent(&foreign, b"{}".to_vec()).await.unwrap(), PutOutcome::Created);
-    let conflict = upload_transcript(&contentstore, &bucket, &video, language, planned, &foreign).await.unwrap_err();
+    let conflict = upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &foreign).await.unwrap_err();
     assert!(matches!(conflict, UploadError::Conflict(_)) && !conflict.is_retryable(), "{conflict}");
     assert_eq!(bucket.get(&foreign).await.unwrap().as_deref(), Some(&b"{}"[..]));
     bucket.delete(&foreign).await.unwrap();
@@ -70,7 +75,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     // Keys of another shape than the migration's are neither written nor deleted, whatever the
     // steps' input says.
     let odd = "video-transcripts/course-v1:edX+DemoX+2018-de.sjson";
-    let refused = upload_transcript(&contentstore, &bucket, &video, language, planned, odd).await.unwrap_err();
+    let refused = upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, odd).await.unwrap_err();
     assert!(matches!(refused, UploadError::Conflict(_)) && refused.to_string().contains("not a key the migration makes"), "{refused}");
     assert_eq!(bucket.get(odd).await.unwrap(), None);
     let users_unreferenced = "video-transcripts/a-users-own-object.sjson";
@@ -82,10 +87,10 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     // A transcript a user adds between diff and commit wins; compensation removes our object.
     let known = unit(&modulestore, &course, "lecture5_known_to_edxval").await;
     let known_key = known.usage_key.to_string();
-    let plan = diff_video(&contentstore, &edxval, &known).await.unwrap();
+    let plan = diff_video(&contentstore, &edxval, &known, &reads).await.unwrap();
     assert_eq!(plan.migrate.keys().collect::<Vec<_>>(), ["de"]);
     let ours = transcript_key(&run_id, &known_key, "de");
-    upload_transcript(&contentstore, &bucket, &known, "de", &plan.migrate["de"], &ours).await.unwrap();
+    upload_transcript(&contentstore, &bucket, &reads, &known, "de", &plan.migrate["de"], &ours).await.unwrap();
     let users = format!("video-transcripts/{}.sjson", &transcript_key(&run_id, "user upload", "de")[18..50]);
     {
         let mut conn = edxval.acquire().await.unwrap();

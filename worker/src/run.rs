@@ -32,6 +32,7 @@ pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<Migr
         edxval: activities::edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
         bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
         split_writes: Default::default(),
+        planned_reads: Default::default(),
     })
 }
 

@@ -94,6 +94,11 @@ impl RetrySettings {
 /// Runs since this patch take their steps as local activities.
 pub const LOCAL_STEPS: &str = "local-steps";
 
+/// Runs since this patch diff in an ordinary activity, so that the plan is in the history before
+/// anything is written, and take their other steps as local activities. Runs between
+/// `local-steps` and this patch recorded the plan with a timer.
+pub const RECORDED_DIFF: &str = "recorded-diff";
+
 /// How a video's steps run. Since the `local-steps` patch they are local activities: the worker
 /// that runs the video's workflow task runs them, and each leaves one marker in the history
 /// instead of three events and a trip through the task queue. The retry policy and timeout are
@@ -116,6 +121,22 @@ impl Steps {
         AD::Output: TemporalDeserializable,
     {
         self.call(ctx, activity, input, self.retry.step_attempts(), summary).await
+    }
+
+    /// A step whose result must be in the history before the workflow goes on: an ordinary
+    /// activity, whose scheduling ends the workflow task and records what came before it.
+    async fn run_recorded<AD>(
+        &self,
+        ctx: &WorkflowContext<MigrateVideo>,
+        activity: AD,
+        input: AD::Input,
+        summary: String,
+    ) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Output: TemporalDeserializable,
+    {
+        ctx.execute_activity(activity, input, summarized(&self.retry.options(self.retry.step_attempts()), summary)).await
     }
 
     /// A rollback: retried until it succeeds.
@@ -226,23 +247,30 @@ impl MigrateVideo {
     pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<VideoResult> {
         let input: MigrateVideoInput = read_input("MigrateVideo", raw)?;
         let usage_key = input.unit.usage_key.to_string();
-        let steps = Steps { local: ctx.patched(LOCAL_STEPS), retry: input.retry.clone() };
+        // Each patch costs a marker and a search attribute update per video: a run since
+        // `recorded-diff` takes local steps without asking for `local-steps` too. The history of
+        // an earlier run has no `recorded-diff` marker, so `patched` says false and it goes on
+        // with the patch it was started under.
+        let recorded_diff = ctx.patched(RECORDED_DIFF);
+        let steps = Steps { local: recorded_diff || ctx.patched(LOCAL_STEPS), retry: input.retry.clone() };
         let set_step = |ctx: &mut WorkflowContext<Self>, step: &str| ctx.state_mut(|s| s.stage.step = step.into());
 
         set_step(ctx, "diff");
-        let plan = steps
-            .run(ctx, Diff, input.unit.clone(), format!("diff {usage_key}"))
-            .await
-            .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", describe(&e))))?;
+        // Local steps reach the history only when the workflow task completes. The plan must be
+        // there before anything is written: a worker that dies later leaves a run that replays
+        // this plan, instead of diffing again and taking its own commit for an earlier one.
+        let summary = format!("diff {usage_key}");
+        let plan = match recorded_diff {
+            true => steps.run_recorded(ctx, Diff, input.unit.clone(), summary).await,
+            false => steps.run(ctx, Diff, input.unit.clone(), summary).await,
+        }
+        .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", describe(&e))))?;
         if !plan.failures.is_empty() {
             let reasons: Vec<&str> = plan.failures.iter().map(|f| f.message.as_str()).collect();
             return Err(video_failed(reasons.join("\n")));
         }
-        if steps.local && !input.dry_run && !plan.migrate.is_empty() {
-            // Local steps reach the history when the workflow task completes, and a task runs
-            // until the workflow waits for the server. This wait records the plan before anything
-            // is written: a worker that dies later leaves a run that replays this plan, instead
-            // of diffing again and taking its own commit for an earlier one.
+        if steps.local && !recorded_diff && !input.dry_run && !plan.migrate.is_empty() {
+            // How runs before `recorded-diff` recorded the plan: a wait ends the workflow task.
             ctx.timer(Duration::from_millis(1)).await;
         }
         let result =
