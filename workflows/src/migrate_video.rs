@@ -123,22 +123,6 @@ impl Steps {
         self.call(ctx, activity, input, self.retry.step_attempts(), summary).await
     }
 
-    /// A step whose result must be in the history before the workflow goes on: an ordinary
-    /// activity, whose scheduling ends the workflow task and records what came before it.
-    async fn run_recorded<AD>(
-        &self,
-        ctx: &WorkflowContext<MigrateVideo>,
-        activity: AD,
-        input: AD::Input,
-        summary: String,
-    ) -> Result<AD::Output, ActivityExecutionError>
-    where
-        AD: ActivityDefinition,
-        AD::Output: TemporalDeserializable,
-    {
-        ctx.execute_activity(activity, input, summarized(&self.retry.options(self.retry.step_attempts()), summary)).await
-    }
-
     /// A rollback: retried until it succeeds.
     async fn rollback(
         &self,
@@ -258,13 +242,13 @@ impl MigrateVideo {
         set_step(ctx, "diff");
         // Local steps reach the history only when the workflow task completes. The plan must be
         // there before anything is written: a worker that dies later leaves a run that replays
-        // this plan, instead of diffing again and taking its own commit for an earlier one.
-        let summary = format!("diff {usage_key}");
-        let plan = match recorded_diff {
-            true => steps.run_recorded(ctx, Diff, input.unit.clone(), summary).await,
-            false => steps.run(ctx, Diff, input.unit.clone(), summary).await,
-        }
-        .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", describe(&e))))?;
+        // this plan, instead of diffing again and taking its own commit for an earlier one. So
+        // the diff is an ordinary activity: scheduling it ends the workflow task.
+        let diff_step = Steps { local: steps.local && !recorded_diff, retry: input.retry.clone() };
+        let plan = diff_step
+            .run(ctx, Diff, input.unit.clone(), format!("diff {usage_key}"))
+            .await
+            .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", describe(&e))))?;
         if !plan.failures.is_empty() {
             let reasons: Vec<&str> = plan.failures.iter().map(|f| f.message.as_str()).collect();
             return Err(video_failed(reasons.join("\n")));
