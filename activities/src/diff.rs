@@ -1,11 +1,10 @@
 //! The diff step of a video: its languages in both branches against edx-val. Only languages
 //! edx-val lacks are read; they are read in full (and hashed) so that bad data fails the video
-//! before anything is written, and so that the upload can check it sends what was planned.
+//! before anything is written. The bytes of the planned languages are kept for the upload.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::AnyPool;
-use workflows::Branch;
 use workflows::plan::{self, BranchCopy, Failure, VideoPlan};
 use workflows::video::VideoUnit;
 
@@ -48,7 +47,8 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
         Err(_) => BTreeSet::new(), // plan_video reports the disagreement
     };
     let mut copies: Vec<BranchCopy> = Vec::new();
-    let mut sjson: BTreeMap<(Branch, String), Vec<u8>> = BTreeMap::new();
+    // What was read, by language code and SHA-256: a twin copy's references name the same bytes.
+    let mut sjson: BTreeMap<(String, String), Vec<u8>> = BTreeMap::new();
     for copy in &unit.copies {
         // Draft and published copies with the same fields name the same files of the course's
         // contentstore: what one branch read, the other would read again.
@@ -57,11 +57,6 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
             read.branch = copy.branch;
             for reference in read.transcripts.values_mut().flatten() {
                 reference.branch = copy.branch;
-            }
-            for language in read.transcripts.keys() {
-                if let Some(bytes) = sjson.get(&(twin.branch, language.clone())) {
-                    sjson.insert((copy.branch, language.clone()), bytes.clone());
-                }
             }
             copies.push(read);
             continue;
@@ -90,7 +85,7 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
                 for language in to_read {
                     let result = match read_copy(contentstore, unit, copy, &language).await {
                         Ok((reference, bytes)) => {
-                            sjson.insert((copy.branch, language.clone()), bytes);
+                            sjson.insert((language.clone(), reference.sha256.clone()), bytes);
                             Ok(reference)
                         }
                         Err(error) if error.problem.is_retryable() => {
@@ -106,7 +101,7 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
     }
     let plan = plan::plan_video(&unit.usage_key, &copies, &in_edxval);
     for (language, planned) in &plan.migrate {
-        if let Some(bytes) = sjson.remove(&(planned.branch, language.clone())) {
+        if let Some(bytes) = sjson.remove(&(language.clone(), planned.sha256.clone())) {
             reads.keep(&usage_key, language, &planned.sha256, bytes);
         }
     }
