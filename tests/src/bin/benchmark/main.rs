@@ -1,8 +1,8 @@
 //! `benchmark`: seeds courses on the local stack, migrates them end to end with the release
 //! worker as a process of its own, moves a second copy of the same data with a plain loop (the
-//! ceiling), and prints throughput, latency, memory, CPU and history figures for both. Each
-//! preset runs two sizes of the same shape, so that the cost per video can be compared (the
-//! slope). Run it with `scripts/benchmark [quick|full]`.
+//! ceiling), and prints throughput, latency, memory, CPU and history figures for both. The
+//! quick and full presets run two sizes of the same shape, so that the cost per video can be
+//! compared (the slope); full then runs one course of 10,000 videos. Run it with `scripts/benchmark [quick|full|course]`.
 
 mod measure;
 mod raw;
@@ -26,6 +26,8 @@ struct Shape {
     courses: usize,
     videos: usize,
     languages: usize,
+    /// Videos at a time where this size needs other than `BENCHMARK_CONCURRENCY`.
+    at_a_time: Option<usize>,
 }
 
 impl Shape {
@@ -34,14 +36,27 @@ impl Shape {
     }
 }
 
-fn preset(name: &str) -> anyhow::Result<[Shape; 2]> {
+/// The huge course of the targets: it must complete within Temporal's history limits. Its
+/// write-backs copy a 4 MB structure per batch and branch; 64 videos at a time make the batches
+/// 4 times larger than 16 would, as an operator would set `max_videos_in_flight_per_course` for
+/// such a course.
+const HUGE_COURSE: Shape = Shape { courses: 1, videos: 10_000, languages: 1, at_a_time: Some(64) };
+
+const fn shape(courses: usize, videos: usize, languages: usize) -> Shape {
+    Shape { courses, videos, languages, at_a_time: None }
+}
+
+/// The sizes a preset runs; the first two give the slope.
+fn preset(name: &str) -> anyhow::Result<Vec<Shape>> {
     match name {
-        "quick" => Ok([Shape { courses: 1, videos: 20, languages: 5 }, Shape { courses: 2, videos: 100, languages: 5 }]),
-        "full" => Ok([Shape { courses: 2, videos: 100, languages: 5 }, Shape { courses: 10, videos: 2_000, languages: 5 }]),
-        other => anyhow::bail!("unknown preset {other:?}: quick or full"),
+        "quick" => Ok(vec![shape(1, 20, 5), shape(2, 100, 5)]),
+        "full" => Ok(vec![shape(2, 100, 5), shape(10, 2_000, 5), HUGE_COURSE]),
+        "course" => Ok(vec![HUGE_COURSE]),
+        other => anyhow::bail!("unknown preset {other:?}: quick, full or course"),
     }
 }
 
+#[derive(Clone)]
 struct Options {
     concurrency: usize,
     cues: usize,
@@ -89,7 +104,9 @@ async fn main() -> anyhow::Result<()> {
     for shape in shapes {
         rounds.push(round(shape, &options).await?);
     }
-    slope(&rounds[0], &rounds[1]);
+    if let [small, large, ..] = rounds.as_slice() {
+        slope(small, large);
+    }
     Ok(())
 }
 
@@ -100,7 +117,15 @@ fn cores() -> usize {
 /// Seeds `shape` twice (one copy for each contender), runs the plain loop and then the
 /// orchestrated migration, prints the figures and removes the data.
 async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
-    println!("\n== {} transcripts: {} courses × {} videos × {} languages ==", shape.transcripts(), shape.courses, shape.videos, shape.languages);
+    let options = &Options { concurrency: shape.at_a_time.unwrap_or(options.concurrency), ..options.clone() };
+    println!(
+        "\n== {} transcripts: {} courses × {} videos × {} languages, {} at a time ==",
+        shape.transcripts(),
+        shape.courses,
+        shape.videos,
+        shape.languages,
+        options.concurrency
+    );
     let tag = unique_tag("bench");
     let seeded = Instant::now();
     let raw_settings = seed(shape, options, &format!("{tag}r")).await?;
