@@ -2,7 +2,7 @@
 //! assets, transcripts among them (edx-platform `xmodule/contentstore/mongo.py`).
 
 use bson::{Bson, Document, doc};
-use futures::AsyncReadExt;
+use futures::{AsyncReadExt, TryStreamExt};
 use mongodb::Database;
 use mongodb::gridfs::GridFsBucket;
 use workflows::CourseKey;
@@ -46,6 +46,11 @@ pub fn asset_id(course: &CourseKey, name: &str) -> Bson {
     }
 }
 
+/// An old-style asset's `_id`: `c4x`, category `asset` (not, say, a thumbnail of the same name).
+fn is_old_style_asset(id: &Bson) -> bool {
+    id.as_document().is_some_and(|id| id.get_str("tag") == Ok("c4x") && id.get_str("category") == Ok("asset"))
+}
+
 /// An asset found in GridFS, not yet read.
 #[derive(Debug, Clone)]
 pub struct AssetFile {
@@ -82,27 +87,30 @@ impl Contentstore {
 
     pub async fn find(&self, course: &CourseKey, name: &str) -> mongodb::error::Result<Option<AssetFile>> {
         let files = self.database.collection::<Document>("fs.files");
-        // Old-style ids are found by their fields, which edx-platform indexes
-        // (`_id.org`, `_id.course`, `_id.name`), whatever the order of the keys.
-        let filter = match asset_id(course, name) {
-            Bson::Document(_) => doc! {
-                "_id.org": &course.org, "_id.course": &course.course, "_id.name": name,
-                "_id.category": "asset", "_id.tag": "c4x",
-            },
-            id => doc! { "_id": id },
+        // Old-style ids are found by the fields edx-platform indexes (`_id.org`, `_id.course`,
+        // `_id.name`), whatever the order of the id's keys, and the rest of the id is checked
+        // here: SecantusDB scans the whole collection for a query that names more fields than
+        // the index (seconds per file in a contentstore of 100,000 files).
+        let (filter, old_style) = match asset_id(course, name) {
+            Bson::Document(_) => (doc! { "_id.org": &course.org, "_id.course": &course.course, "_id.name": name }, true),
+            id => (doc! { "_id": id }, false),
         };
         self.reads.wait().await;
-        let found = files.find_one(filter).projection(doc! { "_id": 1, "length": 1 }).await?;
-        Ok(found.map(|file| AssetFile {
-            name: name.into(),
-            length: match file.get("length") {
+        let mut files = files.find(filter).projection(doc! { "_id": 1, "length": 1 }).await?;
+        while let Some(file) = files.try_next().await? {
+            let id = file.get("_id").cloned().unwrap_or(Bson::Null);
+            if old_style && !is_old_style_asset(&id) {
+                continue;
+            }
+            let length = match file.get("length") {
                 Some(Bson::Int32(n)) => *n as u64,
                 Some(Bson::Int64(n)) => *n as u64,
                 Some(Bson::Double(n)) => *n as u64,
                 _ => 0,
-            },
-            id: file.get("_id").cloned().unwrap_or(Bson::Null),
-        }))
+            };
+            return Ok(Some(AssetFile { name: name.into(), length, id }));
+        }
+        Ok(None)
     }
 
     pub async fn read(&self, file: &AssetFile) -> mongodb::error::Result<Vec<u8>> {
@@ -141,5 +149,15 @@ mod tests {
         let Bson::Document(id) = asset_id(&old, "a.srt") else { panic!() };
         let keys: Vec<&str> = id.keys().map(String::as_str).collect();
         assert_eq!(keys, ["category", "name", "course", "tag", "org", "revision"]);
+    }
+
+    #[test]
+    fn only_assets_are_found_by_old_style_fields() {
+        let old: CourseKey = "edX/DemoX/2018".parse().unwrap();
+        assert!(is_old_style_asset(&asset_id(&old, "a.srt")));
+        let thumbnail = doc! { "category": "thumbnail", "name": "a.srt", "course": "DemoX", "tag": "c4x", "org": "edX" };
+        assert!(!is_old_style_asset(&Bson::Document(thumbnail)));
+        let new: CourseKey = "course-v1:edX+DemoX+2018".parse().unwrap();
+        assert!(!is_old_style_asset(&asset_id(&new, "a.srt")));
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document, RawDocumentBuf, doc};
 use futures::TryStreamExt;
 use mongodb::Database;
 pub use workflows::video::{TranscriptsField, VideoFields};
@@ -214,23 +214,31 @@ impl Modulestore {
             return Ok(Vec::new());
         };
         self.read_slot().await;
+        // A structure holds the whole course, megabytes for a big one: read as raw BSON, of
+        // which only the video blocks' fields are decoded.
         let Some(structure) =
-            self.database.collection::<Document>(STRUCTURES).find_one(doc! { "_id": head }).projection(doc! { "blocks": 1 }).await?
+            self.database.collection::<RawDocumentBuf>(STRUCTURES).find_one(doc! { "_id": head }).projection(doc! { "blocks": 1 }).await?
         else {
             return Ok(Vec::new());
         };
-        let blocks = structure.get_array("blocks").map(Vec::as_slice).unwrap_or_default();
-        Ok(blocks
-            .iter()
-            .filter_map(Bson::as_document)
-            .filter(|block| block.get_str("block_type") == Ok("video"))
-            .filter_map(|block| {
-                let block_id = block.get_str("block_id").ok()?;
-                let empty = Document::new();
-                let fields = block.get_document("fields").unwrap_or(&empty);
-                Some(VideoBlock { usage_key: course.usage_key("video", block_id), branch, fields: video_fields(fields) })
-            })
-            .collect())
+        let Ok(blocks) = structure.get_array("blocks") else {
+            return Ok(Vec::new());
+        };
+        let mut videos = Vec::new();
+        for block in blocks {
+            let Some(block) = block?.as_document().filter(|block| block.get_str("block_type") == Ok("video")) else {
+                continue;
+            };
+            let Ok(block_id) = block.get_str("block_id") else {
+                continue;
+            };
+            let fields = match block.get_document("fields") {
+                Ok(fields) => Document::try_from(fields)?,
+                Err(_) => Document::new(),
+            };
+            videos.push(VideoBlock { usage_key: course.usage_key("video", block_id), branch, fields: video_fields(&fields) });
+        }
+        Ok(videos)
     }
 
     /// Old Mongo keeps a published document (`revision: null`) and, while a block has unpublished

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document, doc};
+use bson::{Bson, DateTime, Document, RawArrayBuf, RawDocument, RawDocumentBuf, doc};
 use futures::TryStreamExt;
 use sqlx::AnyPool;
 use tokio::sync::oneshot;
@@ -168,7 +168,7 @@ async fn write_split_blocks(
     writes: &[(&str, &str)],
 ) -> Result<Vec<BlockWrite>, String> {
     let database = modulestore.database();
-    let structures = database.collection::<Document>(STRUCTURES);
+    let structures = database.collection::<RawDocumentBuf>(STRUCTURES);
     let index_filter = doc! { "org": &course.org, "course": &course.course, "run": &course.run };
     for _ in 0..SPLIT_ATTEMPTS {
         let current = split_course_index::current_head(modulestore, sql, course, branch).await.map_err(|e| e.to_string())?;
@@ -176,58 +176,18 @@ async fn write_split_blocks(
             return Ok(writes.iter().map(|_| Ok(Found::Gone)).collect());
         };
         modulestore.read_slot().await;
-        let Some(mut structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| e.to_string())? else {
+        let Some(structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| e.to_string())? else {
             return Err(format!("the {branch} head {head} of {course} has no structure document"));
         };
         let new_version = ObjectId::new();
-        let now = DateTime::now();
-        let mut results = Vec::with_capacity(writes.len());
-        let Ok(blocks) = structure.get_array_mut("blocks") else {
-            return Ok(writes.iter().map(|_| Ok(Found::Gone)).collect());
-        };
-        let position: HashMap<String, usize> = blocks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, block)| {
-                let block = block.as_document().filter(|b| b.get_str("block_type") == Ok("video"))?;
-                let id = block.get_str("block_id").ok().filter(|id| writes.iter().any(|(w, _)| w == id))?;
-                Some((id.to_string(), i))
-            })
-            .collect();
-        for &(block_id, edx_video_id) in writes {
-            let Some(block) = position.get(block_id).and_then(|&i| blocks[i].as_document_mut()) else {
-                results.push(Ok(Found::Gone));
-                continue;
-            };
-            if !block.contains_key("fields") {
-                block.insert("fields", Document::new());
-            }
-            let fields = block.get_document_mut("fields").map_err(|e| e.to_string())?;
-            match current_id(fields) {
-                id if id == edx_video_id => results.push(Ok(Found::Already)),
-                id if !id.is_empty() => results.push(Err(id)),
-                _ => {
-                    fields.insert("edx_video_id", edx_video_id);
-                    let mut edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
-                    let previous = edit_info.get("update_version").cloned().unwrap_or(Bson::Null);
-                    edit_info.insert("previous_version", previous);
-                    edit_info.insert("update_version", new_version);
-                    edit_info.insert("source_version", Bson::Null);
-                    edit_info.insert("edited_on", now);
-                    edit_info.insert("edited_by", MIGRATION_USER);
-                    block.insert("edit_info", edit_info);
-                    results.push(Ok(Found::Written));
-                }
-            }
-        }
-        if !results.iter().any(|r| matches!(r, Ok(Found::Written))) {
+        let (next, results) =
+            next_structure(&structure, head, new_version, writes).map_err(|e| format!("the {branch} head {head} of {course}: {e}"))?;
+        drop(structure);
+        let Some(next) = next else {
             return Ok(results);
-        }
-        structure.insert("_id", new_version);
-        structure.insert("previous_version", head);
-        structure.insert("edited_on", now);
-        structure.insert("edited_by", MIGRATION_USER);
-        structures.insert_one(&structure).await.map_err(|e| e.to_string())?;
+        };
+        structures.insert_one(&next).await.map_err(|e| e.to_string())?;
+        drop(next);
 
         let version_key = format!("versions.{}", branch.split_version_key());
         let moved = match index {
@@ -263,6 +223,89 @@ async fn write_split_blocks(
         structures.delete_one(doc! { "_id": new_version }).await.map_err(|e| e.to_string())?;
     }
     Err(format!("the {branch} head of {course} kept moving; {SPLIT_ATTEMPTS} attempts"))
+}
+
+/// The structure version that follows `structure` (version `head`) with `writes` applied, and
+/// what each written block showed; no version where nothing is written. A structure holds the
+/// whole course, megabytes for a big one: it is copied as raw BSON, block by block, and only the
+/// blocks written are decoded.
+fn next_structure(
+    structure: &RawDocument,
+    head: ObjectId,
+    new_version: ObjectId,
+    writes: &[(&str, &str)],
+) -> Result<(Option<RawDocumentBuf>, Vec<BlockWrite>), bson::raw::Error> {
+    let now = DateTime::now();
+    let mut results: Vec<BlockWrite> = writes.iter().map(|_| Ok(Found::Gone)).collect();
+    let mut next = RawDocumentBuf::new();
+    next.append("_id", new_version);
+    for element in structure {
+        let (key, value) = element?;
+        match key {
+            "_id" | "previous_version" | "edited_on" | "edited_by" => {}
+            "blocks" => {
+                let Some(blocks) = value.as_array() else {
+                    return Ok((None, results));
+                };
+                let mut copied = RawArrayBuf::new();
+                for block in blocks {
+                    let block = block?;
+                    match block.as_document().filter(|b| is_written(b, writes)) {
+                        Some(raw) => {
+                            let mut decoded = Document::try_from(raw)?;
+                            for (i, &(block_id, edx_video_id)) in writes.iter().enumerate() {
+                                if raw.get_str("block_id") == Ok(block_id) {
+                                    results[i] = write_block(&mut decoded, edx_video_id, new_version, now);
+                                }
+                            }
+                            copied.push(RawDocumentBuf::from_document(&decoded)?);
+                        }
+                        None => copied.push(block.to_raw_bson()),
+                    }
+                }
+                next.append("blocks", copied);
+            }
+            _ => next.append_ref(key, value),
+        }
+    }
+    if !results.iter().any(|r| matches!(r, Ok(Found::Written))) {
+        return Ok((None, results));
+    }
+    next.append("previous_version", head);
+    next.append("edited_on", now);
+    next.append("edited_by", MIGRATION_USER);
+    Ok((Some(next), results))
+}
+
+fn is_written(block: &RawDocument, writes: &[(&str, &str)]) -> bool {
+    block.get_str("block_type") == Ok("video") && block.get_str("block_id").is_ok_and(|id| writes.iter().any(|(w, _)| *w == id))
+}
+
+/// Sets a video block's `edx_video_id` where it has none, with the block's edit info of the new
+/// version, as edx-platform's split modulestore records an edit.
+fn write_block(block: &mut Document, edx_video_id: &str, new_version: ObjectId, now: DateTime) -> BlockWrite {
+    if !block.contains_key("fields") {
+        block.insert("fields", Document::new());
+    }
+    let Ok(fields) = block.get_document_mut("fields") else {
+        return Ok(Found::Gone);
+    };
+    match current_id(fields) {
+        id if id == edx_video_id => Ok(Found::Already),
+        id if !id.is_empty() => Err(id),
+        _ => {
+            fields.insert("edx_video_id", edx_video_id);
+            let mut edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
+            let previous = edit_info.get("update_version").cloned().unwrap_or(Bson::Null);
+            edit_info.insert("previous_version", previous);
+            edit_info.insert("update_version", new_version);
+            edit_info.insert("source_version", Bson::Null);
+            edit_info.insert("edited_on", now);
+            edit_info.insert("edited_by", MIGRATION_USER);
+            block.insert("edit_info", edit_info);
+            Ok(Found::Written)
+        }
+    }
 }
 
 /// Sets the id in each revision document of the block whose id is empty; returns what each
@@ -324,4 +367,70 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
     }
     let draft_view = draft.or(published).unwrap_or(Found::Gone);
     Ok(vec![(Branch::Published, published.unwrap_or(Found::Gone)), (Branch::Draft, draft_view)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(block_id: &str, fields: Document) -> Document {
+        doc! {
+            "block_type": "video", "block_id": block_id, "definition": ObjectId::new(), "fields": fields, "defaults": {},
+            "edit_info": { "edited_on": DateTime::from_millis(0), "edited_by": 5, "update_version": ObjectId::from_bytes([7; 12]),
+                           "previous_version": Bson::Null, "source_version": Bson::Null },
+        }
+    }
+
+    fn structure(head: ObjectId) -> RawDocumentBuf {
+        let blocks = vec![
+            doc! { "block_type": "course", "block_id": "course", "fields": { "display_name": "C" } },
+            video("empty", doc! { "display_name": "no id", "edx_video_id": " " }),
+            video("authored", doc! { "edx_video_id": "author-set" }),
+            video("done", doc! { "edx_video_id": "ours-3" }),
+            doc! { "block_type": "html", "block_id": "empty", "fields": {} },
+        ];
+        let document = doc! {
+            "_id": head, "root": ["course", "course"], "previous_version": Bson::Null, "original_version": head,
+            "edited_by": 5, "edited_on": DateTime::from_millis(0), "schema_version": 1, "blocks": blocks,
+        };
+        RawDocumentBuf::from_document(&document).unwrap()
+    }
+
+    #[test]
+    fn a_new_version_differs_only_in_the_written_blocks() {
+        let (head, new_version) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
+        let old = structure(head);
+        let writes = [("empty", "ours-1"), ("authored", "ours-2"), ("done", "ours-3"), ("missing", "ours-4")];
+        let (next, results) = next_structure(&old, head, new_version, &writes).unwrap();
+        assert!(matches!(results[..], [Ok(Found::Written), Err(ref named), Ok(Found::Already), Ok(Found::Gone)] if named == "author-set"));
+
+        let (old, next) = (old.to_document().unwrap(), next.expect("a block was written").to_document().unwrap());
+        assert_eq!(next.get_object_id("_id").unwrap(), new_version);
+        assert_eq!(next.get_object_id("previous_version").unwrap(), head);
+        assert_eq!(next.get_i32("edited_by").unwrap(), MIGRATION_USER);
+        for key in ["root", "original_version", "schema_version"] {
+            assert_eq!(next.get(key), old.get(key), "{key} is copied");
+        }
+        let (old_blocks, new_blocks) = (old.get_array("blocks").unwrap(), next.get_array("blocks").unwrap());
+        assert_eq!(old_blocks.len(), new_blocks.len());
+        for (i, (before, after)) in old_blocks.iter().zip(new_blocks).enumerate() {
+            if i != 1 {
+                assert_eq!(before, after, "block {i} is not written");
+            }
+        }
+        let written = new_blocks[1].as_document().unwrap();
+        assert_eq!(written.get_document("fields").unwrap(), &doc! { "display_name": "no id", "edx_video_id": "ours-1" });
+        let edit_info = written.get_document("edit_info").unwrap();
+        assert_eq!(edit_info.get_object_id("update_version").unwrap(), new_version);
+        assert_eq!(edit_info.get_object_id("previous_version").unwrap(), ObjectId::from_bytes([7; 12]));
+        assert_eq!(edit_info.get_i32("edited_by").unwrap(), MIGRATION_USER);
+    }
+
+    #[test]
+    fn nothing_written_makes_no_version() {
+        let head = ObjectId::from_bytes([1; 12]);
+        let (next, results) = next_structure(&structure(head), head, ObjectId::new(), &[("done", "ours-3"), ("missing", "x")]).unwrap();
+        assert!(next.is_none());
+        assert!(matches!(results[..], [Ok(Found::Already), Ok(Found::Gone)]));
+    }
 }
