@@ -26,6 +26,8 @@ pub struct Plan {
     pub cues_per_transcript: usize,
     /// Leave the expected SJSON out of the manifest (hashes stay), for large datasets.
     pub lean_manifest: bool,
+    /// Every fourth bulk course in the old Mongo layout; else all are split.
+    pub bulk_old_mongo: bool,
 }
 
 impl Default for Plan {
@@ -39,6 +41,7 @@ impl Default for Plan {
             languages_per_video: 3,
             cues_per_transcript: 40,
             lean_manifest: false,
+            bulk_old_mongo: true,
         }
     }
 }
@@ -473,7 +476,7 @@ impl Dataset {
     }
 
     fn bulk_course(&mut self, rng: &mut Rng, index: usize) {
-        let old_style = index % 4 == 3;
+        let old_style = self.plan.bulk_old_mongo && index % 4 == 3;
         let key = self.key("BulkU", &format!("C{index:05}"), "2026", old_style);
         let plan = self.plan.clone();
         let mut c = CourseBuilder::new(rng, plan.lean_manifest, key, &format!("Bulk course {index}"));

@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         languages_per_video: args.languages,
         cues_per_transcript: args.cues,
         lean_manifest: args.lean_manifest,
+        bulk_old_mongo: true,
     };
     let started = std::time::Instant::now();
     let dataset = Dataset::generate(&plan);
