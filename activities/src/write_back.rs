@@ -182,6 +182,7 @@ async fn write_split_blocks(
         let new_version = ObjectId::new();
         let (next, results) =
             next_structure(&structure, head, new_version, writes).map_err(|e| format!("the {branch} head {head} of {course}: {e}"))?;
+        // Megabytes for a big course: neither is held across the round trips that follow.
         drop(structure);
         let Some(next) = next else {
             return Ok(results);
@@ -234,13 +235,14 @@ fn next_structure(
     head: ObjectId,
     new_version: ObjectId,
     writes: &[(&str, &str)],
-) -> Result<(Option<RawDocumentBuf>, Vec<BlockWrite>), bson::raw::Error> {
+) -> Result<(Option<RawDocumentBuf>, Vec<BlockWrite>), String> {
+    let raw = |e: bson::raw::Error| e.to_string();
     let now = DateTime::now();
     let mut results: Vec<BlockWrite> = writes.iter().map(|_| Ok(Found::Gone)).collect();
     let mut next = RawDocumentBuf::new();
     next.append("_id", new_version);
     for element in structure {
-        let (key, value) = element?;
+        let (key, value) = element.map_err(raw)?;
         match key {
             "_id" | "previous_version" | "edited_on" | "edited_by" => {}
             "blocks" => {
@@ -249,16 +251,14 @@ fn next_structure(
                 };
                 let mut copied = RawArrayBuf::new();
                 for block in blocks {
-                    let block = block?;
-                    match block.as_document().filter(|b| is_written(b, writes)) {
-                        Some(raw) => {
-                            let mut decoded = Document::try_from(raw)?;
-                            for (i, &(block_id, edx_video_id)) in writes.iter().enumerate() {
-                                if raw.get_str("block_id") == Ok(block_id) {
-                                    results[i] = write_block(&mut decoded, edx_video_id, new_version, now);
-                                }
+                    let block = block.map_err(raw)?;
+                    match block.as_document().and_then(|document| Some((document, written_block_id(document, writes)?))) {
+                        Some((document, block_id)) => {
+                            let mut decoded = Document::try_from(document).map_err(raw)?;
+                            for (i, (_, edx_video_id)) in writes.iter().enumerate().filter(|(_, (w, _))| *w == block_id) {
+                                results[i] = write_block(&mut decoded, block_id, edx_video_id, new_version, now)?;
                             }
-                            copied.push(RawDocumentBuf::from_document(&decoded)?);
+                            copied.push(RawDocumentBuf::from_document(&decoded).map_err(raw)?);
                         }
                         None => copied.push(block.to_raw_bson()),
                     }
@@ -277,20 +277,21 @@ fn next_structure(
     Ok((Some(next), results))
 }
 
-fn is_written(block: &RawDocument, writes: &[(&str, &str)]) -> bool {
-    block.get_str("block_type") == Ok("video") && block.get_str("block_id").is_ok_and(|id| writes.iter().any(|(w, _)| *w == id))
+/// The block's id, if it is a video block one of `writes` is for.
+fn written_block_id<'a>(block: &'a RawDocument, writes: &[(&str, &str)]) -> Option<&'a str> {
+    let id = block.get_str("block_id").ok().filter(|_| block.get_str("block_type") == Ok("video"))?;
+    writes.iter().any(|(w, _)| *w == id).then_some(id)
 }
 
 /// Sets a video block's `edx_video_id` where it has none, with the block's edit info of the new
 /// version, as edx-platform's split modulestore records an edit.
-fn write_block(block: &mut Document, edx_video_id: &str, new_version: ObjectId, now: DateTime) -> BlockWrite {
+/// A block whose `fields` is not a document fails the whole version: nothing is written.
+fn write_block(block: &mut Document, block_id: &str, edx_video_id: &str, new_version: ObjectId, now: DateTime) -> Result<BlockWrite, String> {
     if !block.contains_key("fields") {
         block.insert("fields", Document::new());
     }
-    let Ok(fields) = block.get_document_mut("fields") else {
-        return Ok(Found::Gone);
-    };
-    match current_id(fields) {
+    let fields = block.get_document_mut("fields").map_err(|e| format!("video block {block_id}: fields: {e}"))?;
+    Ok(match current_id(fields) {
         id if id == edx_video_id => Ok(Found::Already),
         id if !id.is_empty() => Err(id),
         _ => {
@@ -305,7 +306,7 @@ fn write_block(block: &mut Document, edx_video_id: &str, new_version: ObjectId, 
             block.insert("edit_info", edit_info);
             Ok(Found::Written)
         }
-    }
+    })
 }
 
 /// Sets the id in each revision document of the block whose id is empty; returns what each
@@ -432,5 +433,18 @@ mod tests {
         let (next, results) = next_structure(&structure(head), head, ObjectId::new(), &[("done", "ours-3"), ("missing", "x")]).unwrap();
         assert!(next.is_none());
         assert!(matches!(results[..], [Ok(Found::Already), Ok(Found::Gone)]));
+    }
+
+    #[test]
+    fn a_block_whose_fields_are_not_a_document_fails_the_version() {
+        let head = ObjectId::from_bytes([1; 12]);
+        let mut broken = video("broken", Document::new());
+        broken.insert("fields", "not a document");
+        let document = doc! { "_id": head, "blocks": [broken] };
+        let structure = RawDocumentBuf::from_document(&document).unwrap();
+        let Err(error) = next_structure(&structure, head, ObjectId::new(), &[("broken", "ours")]) else {
+            panic!("a version was made over a broken block");
+        };
+        assert!(error.contains("video block broken"), "{error}");
     }
 }
