@@ -11,7 +11,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 use workflows::plan::VideoPlan;
 use workflows::steps::{
     BeginCourseRun, CommitOutcome, CommitRequest, CompensateRequest, CourseSelection, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest,
-    RecordFailures, SelectedCourses, UploadRequest, Uploaded, ValidatedPage, WriteBackOutcome, WriteBackRequest,
+    RecordFailures, SelectedCourses, UploadRequest, Uploaded, ValidatedPage, VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest,
 };
 use workflows::video::VideoUnit;
 
@@ -122,6 +122,14 @@ impl MigrationActivities {
                 WriteBackError::Store(m) => retryable("StoreUnavailable", m),
                 WriteBackError::Conflict(m) => final_failure("WriteBackConflict", m),
             })
+        })
+        .await
+    }
+
+    #[activity(name = "write_back_page_edx_video_ids")]
+    pub async fn write_back_page(self: Arc<Self>, ctx: ActivityContext, page: WriteBackPage) -> Result<Vec<VideoWriteBack>, ActivityError> {
+        before_deadline(&ctx, async {
+            crate::write_back::write_back_page(&self.modulestore, &self.edxval, &page).await.map_err(|e| retryable("StoreUnavailable", e.to_string()))
         })
         .await
     }

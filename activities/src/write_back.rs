@@ -1,7 +1,8 @@
 //! The write-back step: once edx-val holds a video's transcripts, the block's copies that have
 //! no `edx_video_id` get the video's, the way edx-platform saves a block, so that the LMS finds
 //! the transcripts. Only an empty `edx_video_id` is ever set; any other value is an author's
-//! and stays.
+//! and stays. The course run writes back once per page of videos, after their transactions
+//! (`write_back_page`); runs started before that wrote back per video (`write_back`).
 //!
 //! Split: a new structure version of the branch, then a compare-and-set of the branch head
 //! (in the SQL course index where the installation has one, else in `active_versions`),
@@ -16,7 +17,7 @@ use bson::{Bson, DateTime, Document, RawArrayBuf, RawDocument, RawDocumentBuf, d
 use futures::TryStreamExt;
 use sqlx::AnyPool;
 use tokio::sync::oneshot;
-use workflows::steps::{WriteBackOutcome, WriteBackRequest};
+use workflows::steps::{VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest};
 use workflows::{Branch, CourseKey, UsageKey};
 
 use crate::modulestore::{ACTIVE_VERSIONS, Modulestore, OLD_MONGO, STRUCTURES};
@@ -62,38 +63,75 @@ fn record(outcome: &mut WriteBackOutcome, branch: Branch, found: Found) {
     };
 }
 
+/// One video's write-back, for runs whose videos write their own id back (those started before
+/// the course wrote back per page): its split branches go through `split_writes`.
 pub async fn write_back(
     modulestore: &Modulestore,
     sql: &AnyPool,
     split_writes: &SplitWrites,
     request: &WriteBackRequest,
 ) -> Result<WriteBackOutcome, WriteBackError> {
+    if request.usage_key.course.old_style {
+        return write_old_mongo_video(modulestore, request).await;
+    }
     let mut outcome = WriteBackOutcome::default();
-    let course = &request.usage_key.course;
-    if course.old_style {
-        for (branch, found) in write_old_mongo(modulestore, request).await? {
-            if request.branches.contains(&branch) {
-                record(&mut outcome, branch, found);
-            }
-        }
-    } else {
-        for &branch in &request.branches {
-            match split_writes.write(modulestore, sql, &request.usage_key, branch, &request.edx_video_id).await {
-                Ok(Ok(found)) => record(&mut outcome, branch, found),
-                Ok(Err(named)) => return Err(conflict(request, branch, &named)),
-                Err(e) => return Err(store(&request.usage_key, e)),
-            }
+    for &branch in &request.branches {
+        match split_writes.write(modulestore, sql, &request.usage_key, branch, &request.edx_video_id).await {
+            Ok(Ok(found)) => record(&mut outcome, branch, found),
+            Ok(Err(named)) => return Err(WriteBackError::Conflict(conflict(request, branch, &named))),
+            Err(e) => return Err(store(&request.usage_key, e)),
         }
     }
     Ok(outcome)
 }
 
-fn conflict(request: &WriteBackRequest, branch: Branch, found: &str) -> WriteBackError {
-    WriteBackError::Conflict(format!(
+/// The write-backs of one page of a course's videos. Each split branch gets one new structure
+/// version for all of them: a version is a copy of the whole course. Old Mongo writes each
+/// video's revision documents. A video whose block names another video now is a `Conflict`
+/// and the others go on; a store that fails fails the page, to be retried whole.
+pub async fn write_back_page(modulestore: &Modulestore, sql: &AnyPool, page: &WriteBackPage) -> Result<Vec<VideoWriteBack>, WriteBackError> {
+    let course = &page.course_key;
+    let answer = |outcome: Result<WriteBackOutcome, WriteBackError>| match outcome {
+        Ok(outcome) => Ok(VideoWriteBack::Done(outcome)),
+        Err(WriteBackError::Conflict(why)) => Ok(VideoWriteBack::Conflict(why)),
+        Err(store) => Err(store),
+    };
+    if course.old_style {
+        let mut answers = Vec::with_capacity(page.videos.len());
+        for request in &page.videos {
+            answers.push(answer(write_old_mongo_video(modulestore, request).await)?);
+        }
+        return Ok(answers);
+    }
+    let mut outcomes: Vec<Result<WriteBackOutcome, WriteBackError>> = page.videos.iter().map(|_| Ok(WriteBackOutcome::default())).collect();
+    for branch in Branch::ALL {
+        // A video that conflicted in one branch is not written into the other, as alone.
+        let writers: Vec<usize> = (0..page.videos.len()).filter(|&i| page.videos[i].branches.contains(&branch) && outcomes[i].is_ok()).collect();
+        if writers.is_empty() {
+            continue;
+        }
+        let writes: Vec<(&str, &str)> =
+            writers.iter().map(|&i| (page.videos[i].usage_key.block_id.as_str(), page.videos[i].edx_video_id.as_str())).collect();
+        let found = write_split_blocks(modulestore, sql, course, branch, &writes).await.map_err(|e| {
+            WriteBackError::Store(format!("course {course}: writing {} edx_video_ids back into the {branch} branch: {e}", writes.len()))
+        })?;
+        for (i, found) in writers.into_iter().zip(found) {
+            match (found, &mut outcomes[i]) {
+                (Ok(found), Ok(outcome)) => record(outcome, branch, found),
+                (Err(named), outcome) => *outcome = Err(WriteBackError::Conflict(conflict(&page.videos[i], branch, &named))),
+                (Ok(_), Err(_)) => {}
+            }
+        }
+    }
+    outcomes.into_iter().map(answer).collect()
+}
+
+fn conflict(request: &WriteBackRequest, branch: Branch, found: &str) -> String {
+    format!(
         "course {}, video {}: the {branch} copy names edx_video_id {found:?} now (an author set it since the diff); \
          {} was not written there, and the transcripts recorded under it are not what the block shows",
         request.usage_key.course, request.usage_key, request.edx_video_id
-    ))
+    )
 }
 
 /// A split branch's write of one video, as the batch that carries it ended: what the block
@@ -309,6 +347,17 @@ fn write_block(block: &mut Document, block_id: &str, edx_video_id: &str, new_ver
     })
 }
 
+/// An old Mongo video's write-back, recorded for the branches the request names.
+async fn write_old_mongo_video(modulestore: &Modulestore, request: &WriteBackRequest) -> Result<WriteBackOutcome, WriteBackError> {
+    let mut outcome = WriteBackOutcome::default();
+    for (branch, found) in write_old_mongo(modulestore, request).await? {
+        if request.branches.contains(&branch) {
+            record(&mut outcome, branch, found);
+        }
+    }
+    Ok(outcome)
+}
+
 /// Sets the id in each revision document of the block whose id is empty; returns what each
 /// branch shows afterwards (the draft branch shows the draft document where there is one).
 async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) -> Result<Vec<(Branch, Found)>, WriteBackError> {
@@ -340,7 +389,7 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
             value if value == request.edx_video_id => Found::Already,
             value if !value.is_empty() => {
                 let branch = if is_draft { Branch::Draft } else { Branch::Published };
-                return Err(conflict(request, branch, &value));
+                return Err(WriteBackError::Conflict(conflict(request, branch, &value)));
             }
             _ => {
                 // Only where the field still holds what was just read.

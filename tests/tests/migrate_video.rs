@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::CourseKey;
 use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
+use workflows::video::VideoUnit;
 
 async fn migrate(client: &Client, task_queue: &str, input: MigrateVideoInput) -> Result<VideoResult, String> {
     let id = format!("test-migrate-video-{}", unique_tag("w"));
@@ -30,6 +31,11 @@ fn fast_retries() -> RetrySettings {
     RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() }
 }
 
+/// A video run on its own writes its id back itself.
+fn input(unit: &VideoUnit) -> MigrateVideoInput {
+    MigrateVideoInput { unit: unit.clone(), dry_run: false, retry: fast_retries(), write_back_by_course: false }
+}
+
 #[tokio::test]
 async fn a_video_migrates_once_and_a_broken_one_fails_without_writing() {
     let (settings, _, manifest) = seed_isolated("mv", Plan { bulk_courses: 0, ..Plan::default() }).await;
@@ -42,7 +48,7 @@ async fn a_video_migrates_once_and_a_broken_one_fails_without_writing() {
 
     with_worker(&settings, |client, queue| async move {
         let before = bucket.list("video-transcripts/").await.unwrap();
-        let first = migrate(&client, &queue, MigrateVideoInput { unit: known.clone(), dry_run: false, retry: fast_retries() }).await.unwrap();
+        let first = migrate(&client, &queue, input(&known)).await.unwrap();
         assert_eq!(first.outcome, VideoOutcome::Migrated);
         let commit = first.commit.as_ref().unwrap();
         assert_eq!(commit.recorded.iter().collect::<Vec<_>>(), ["de"]);
@@ -52,11 +58,11 @@ async fn a_video_migrates_once_and_a_broken_one_fails_without_writing() {
         let after_first = bucket.list("video-transcripts/").await.unwrap();
         assert_eq!(after_first.len(), before.len() + 1, "exactly one object for the one missing language");
 
-        let second = migrate(&client, &queue, MigrateVideoInput { unit: known.clone(), dry_run: false, retry: fast_retries() }).await.unwrap();
+        let second = migrate(&client, &queue, input(&known)).await.unwrap();
         assert_eq!(second.outcome, VideoOutcome::NothingToMigrate);
         assert_eq!(bucket.list("video-transcripts/").await.unwrap(), after_first, "a second run writes nothing");
 
-        let failed = migrate(&client, &queue, MigrateVideoInput { unit: bad.clone(), dry_run: false, retry: fast_retries() }).await.unwrap_err();
+        let failed = migrate(&client, &queue, input(&bad)).await.unwrap_err();
         for part in [broken.to_string(), bad.usage_key.to_string(), "language pt".into(), "broken_pt.srt".into(), "unparsable SRT".into()] {
             assert!(failed.contains(&part), "{failed:?} does not name {part:?}");
         }

@@ -68,6 +68,14 @@ async fn every_recorded_history_replays() {
     for kind in kinds {
         assert!(recorded.iter().any(|(_, json)| has(json, kind)), "some recorded history has {kind}");
     }
+    let schedules = |json: &serde_json::Value, activity: &str| {
+        json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"] == activity)
+    };
+    assert!(recorded.iter().any(|(_, json)| schedules(json, "write_back_page_edx_video_ids")), "a course run that writes back per page");
 
     let results = replayer().replay_workflows(recorded.iter().map(|(_, json)| history(json))).await.unwrap();
     assert_eq!(results.len(), recorded.len());

@@ -130,6 +130,7 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
         unit: unit.clone(),
         dry_run: false,
         retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() },
+        write_back_by_course: false,
     };
     let id = format!("test-fault-{}", unique_tag("w"));
     let (ran, result) = tokio::join!(worker.run(), async {

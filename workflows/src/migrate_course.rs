@@ -1,6 +1,8 @@
 //! `MigrateCourse`: one course run. It pages through the course's videos, runs one
-//! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, and continues
-//! as new after each page so that its history stays small whatever the course's size. After the
+//! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, writes the ids
+//! of the page's migrated videos back into their blocks in one step (a split branch's new
+//! structure version copies the whole course, so one per page rather than one per video), and
+//! continues as new after each page so that its history stays small whatever the course's size. After the
 //! last page it validates every video against edx-val and S3, and switches the course's
 //! `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
 //! Every real run is recorded in the course log; a dry run writes nothing anywhere.
@@ -19,11 +21,11 @@ use temporalio_sdk::{
     SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
-use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe, summarized};
+use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe, summarized, write_back_failed};
 use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, bad_input, in_lanes, millis, pace, read_input};
 use crate::steps::{
     BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
-    Validate, VideoFailure,
+    Validate, VideoFailure, VideoWriteBack, WriteBackPage, WriteBackPageIds, WriteBackRequest,
 };
 use crate::video::VideoUnit;
 use crate::{CourseKey, UsageKey};
@@ -32,6 +34,11 @@ use crate::{CourseKey, UsageKey};
 /// `temporal workflow list --query "CourseKey='…'"`.
 pub const COURSE_KEY: SearchAttributeKey<String> = SearchAttributeKey::keyword("CourseKey");
 pub const DRY_RUN: SearchAttributeKey<bool> = SearchAttributeKey::bool("DryRun");
+
+/// Runs since this patch write the ids of a page's videos back in one activity after the
+/// page's transactions, one structure version per branch for the page instead of one per video.
+/// Runs before it let each video write its own.
+pub const PAGE_WRITE_BACK: &str = "page-write-back";
 
 /// How many failures the workflow's result lists; the course log has all of them.
 pub const FAILURES_SHOWN: usize = 50;
@@ -141,7 +148,7 @@ pub struct CourseResult {
 pub struct Progress {
     pub course_key: String,
     pub state: MigrationState,
-    /// `discover`, `migrate`, `validate`, `finish` or `done`.
+    /// `discover`, `migrate`, `write back`, `validate`, `finish` or `done`.
     pub stage: String,
     pub paused: bool,
     /// The limits in force (changed with the `tune` signal).
@@ -376,7 +383,13 @@ impl MigrateCourse {
         ctx.state_mut(|s| s.progress.total = Some(discovered.total_videos));
 
         Self::set_stage(ctx, "migrate");
-        let results = Self::migrate_videos(ctx, &input, discovered.units).await?;
+        let write_back_by_course = !input.dry_run && ctx.patched(PAGE_WRITE_BACK);
+        let usage_keys: Vec<UsageKey> = discovered.units.iter().map(|u| u.usage_key.clone()).collect();
+        let mut results = Self::migrate_videos(ctx, &input, discovered.units, write_back_by_course).await?;
+        if write_back_by_course {
+            Self::set_stage(ctx, "write back");
+            Self::write_back(ctx, &course, &activity, &usage_keys, &mut results).await;
+        }
         let failures_before = carried.failures.len();
         carried.videos_started += results.len() as u32;
         for result in &results {
@@ -441,6 +454,7 @@ impl MigrateCourse {
         ctx: &WorkflowContext<Self>,
         input: &MigrateCourseInput,
         units: Vec<VideoUnit>,
+        write_back_by_course: bool,
     ) -> WorkflowResult<Vec<Result<VideoResult, VideoFailure>>> {
         let may_start = |s: &Self| !s.progress.paused && s.running < s.progress.max_videos_in_flight;
         in_lanes(ctx, units, may_start, |unit| async move {
@@ -454,7 +468,7 @@ impl MigrateCourse {
             if let Some(wait) = wait {
                 ctx.timer(wait).await;
             }
-            let result = Self::migrate_video(ctx, input, unit).await;
+            let result = Self::migrate_video(ctx, input, unit, write_back_by_course).await;
             let now = millis(ctx.workflow_time());
             ctx.state_mut(|s| {
                 s.running -= 1;
@@ -467,7 +481,12 @@ impl MigrateCourse {
         .await
     }
 
-    async fn migrate_video(ctx: &WorkflowContext<Self>, input: &MigrateCourseInput, unit: VideoUnit) -> Result<VideoResult, VideoFailure> {
+    async fn migrate_video(
+        ctx: &WorkflowContext<Self>,
+        input: &MigrateCourseInput,
+        unit: VideoUnit,
+        write_back_by_course: bool,
+    ) -> Result<VideoResult, VideoFailure> {
         let usage_key = unit.usage_key.clone();
         let failure = |message: String| VideoFailure { usage_key: usage_key.to_string(), message };
         let options = ChildWorkflowOptions::builder()
@@ -477,7 +496,7 @@ impl MigrateCourse {
             .static_summary(usage_key.to_string())
             .search_attributes(SearchAttributes::new([COURSE_KEY.value_set(usage_key.course.to_string()), DRY_RUN.value_set(input.dry_run)]))
             .build();
-        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
+        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone(), write_back_by_course };
         let child_input = serde_json::to_value(child_input).expect("video input serializes");
         ctx.state_mut(|s| s.progress.in_flight.push(usage_key.to_string()));
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
@@ -486,6 +505,47 @@ impl MigrateCourse {
         };
         ctx.state_mut(|s| s.progress.in_flight.retain(|k| k != &usage_key.to_string()));
         result
+    }
+
+    /// Writes the ids of the page's videos back into their blocks, in one activity: one new
+    /// structure version per split branch. A video whose write-back fails fails: edx-val keeps
+    /// its transcripts, and its next run writes the id again.
+    async fn write_back(
+        ctx: &mut WorkflowContext<Self>,
+        course: &CourseKey,
+        activity: &ActivityOptions,
+        usage_keys: &[UsageKey],
+        results: &mut [Result<VideoResult, VideoFailure>],
+    ) {
+        let writers: Vec<(usize, WriteBackRequest)> = results
+            .iter()
+            .zip(usage_keys)
+            .enumerate()
+            .filter_map(|(i, (result, usage_key))| Some((i, result.as_ref().ok()?.write_back_request(usage_key)?)))
+            .collect();
+        if writers.is_empty() {
+            return;
+        }
+        let page = WriteBackPage { course_key: course.clone(), videos: writers.iter().map(|(_, request)| request.clone()).collect() };
+        let summary = format!("write {} edx_video_ids back into {course}", writers.len());
+        let answers = ctx.execute_activity(WriteBackPageIds, page, summarized(activity, summary)).await;
+        for (at, (i, request)) in writers.into_iter().enumerate() {
+            let failure = |message: String| Err(VideoFailure { usage_key: request.usage_key.to_string(), message });
+            let reason = match &answers {
+                Ok(answers) => match answers.get(at) {
+                    Some(VideoWriteBack::Done(outcome)) => {
+                        if let Ok(video) = &mut results[i] {
+                            video.write_back = Some(outcome.clone());
+                        }
+                        continue;
+                    }
+                    Some(VideoWriteBack::Conflict(why)) => why.clone(),
+                    None => "the write-back gave no answer for it".to_string(),
+                },
+                Err(error) => describe(error),
+            };
+            results[i] = failure(write_back_failed(&request.usage_key, &request.edx_video_id, &reason));
+        }
     }
 
     /// Appends failed videos to the course log.

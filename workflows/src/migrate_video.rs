@@ -2,7 +2,8 @@
 //! language, commit them to edx-val in one SQL transaction; on any failure after the first
 //! upload, compensate-delete what this transaction wrote, so S3 is as it was before it.
 //! Once edx-val holds the transcripts, the video's `edx_video_id` is written into the copies
-//! of the block that have none.
+//! of the block that have none: by the course run, for its whole page at once (see
+//! `MigrateCourse`), or by this workflow in runs started before the `page-write-back` patch.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use temporalio_sdk::{
     ActivityExecutionError, ActivityOptions, ApplicationFailure, LocalActivityOptions, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
+use crate::UsageKey;
 use crate::ids;
 use crate::operate::read_input;
 use crate::plan::VideoPlan;
@@ -167,6 +169,10 @@ pub struct MigrateVideoInput {
     pub dry_run: bool,
     #[serde(default)]
     pub retry: RetrySettings,
+    /// The course run writes the video's id back, with the rest of its page, after this
+    /// workflow ends (since `page-write-back`): this workflow leaves it to the course run.
+    #[serde(default)]
+    pub write_back_by_course: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +195,29 @@ pub struct VideoResult {
     /// Where the video's `edx_video_id` was written into the block.
     #[serde(default)]
     pub write_back: Option<WriteBackOutcome>,
+}
+
+impl VideoResult {
+    /// The write-back the video needs: its transcripts are in edx-val and copies of its block
+    /// have no `edx_video_id`. A video with nothing to migrate needs it only when edx-val holds
+    /// transcripts (an earlier run may have recorded them and failed to write the id back).
+    pub fn write_back_request(&self, usage_key: &UsageKey) -> Option<WriteBackRequest> {
+        let recorded = match self.outcome {
+            VideoOutcome::Migrated => true,
+            VideoOutcome::NothingToMigrate => !self.plan.already_in_edxval.is_empty(),
+            VideoOutcome::Planned => false,
+        };
+        (recorded && !self.plan.write_back.is_empty()).then(|| WriteBackRequest {
+            usage_key: usage_key.clone(),
+            edx_video_id: self.plan.edx_video_id.clone(),
+            branches: self.plan.write_back.clone(),
+        })
+    }
+}
+
+/// Why a video failed whose transcripts edx-val holds but whose block does not name them.
+pub fn write_back_failed(usage_key: &UsageKey, edx_video_id: &str, reason: &str) -> String {
+    format!("video {usage_key}: edx-val holds its transcripts under {edx_video_id}, but writing that edx_video_id into the block failed: {reason}")
 }
 
 /// What the transaction is doing, for `temporal workflow query --type stage`.
@@ -263,12 +292,9 @@ impl MigrateVideo {
             return Ok(result(VideoOutcome::Planned, plan, None, vec![]));
         }
         if plan.migrate.is_empty() {
-            // An earlier run may have recorded the transcripts and failed to write the id back.
-            let write_back = match plan.already_in_edxval.is_empty() {
-                true => None,
-                false => Self::write_back(ctx, &steps, &input, &plan).await?,
-            };
-            return Ok(VideoResult { write_back, ..result(VideoOutcome::NothingToMigrate, plan, None, vec![]) });
+            let mut video = result(VideoOutcome::NothingToMigrate, plan, None, vec![]);
+            video.write_back = Self::write_back(ctx, &steps, &input, &video).await?;
+            return Ok(video);
         }
 
         let run_id = ctx.run_id().to_string();
@@ -322,9 +348,10 @@ impl MigrateVideo {
                 .await
                 .map_err(|e| video_failed(format!("video {usage_key}: removing unused objects failed: {}", describe(&e))))?;
         }
-        let write_back = Self::write_back(ctx, &steps, &input, &plan).await?;
+        let mut video = result(VideoOutcome::Migrated, plan, Some(commit), compensated);
+        video.write_back = Self::write_back(ctx, &steps, &input, &video).await?;
         set_step(ctx, "done");
-        Ok(VideoResult { write_back, ..result(VideoOutcome::Migrated, plan, Some(commit), compensated) })
+        Ok(video)
     }
 
     #[query]
@@ -334,29 +361,25 @@ impl MigrateVideo {
 }
 
 impl MigrateVideo {
-    /// Writes the video's id into the copies of the block that have none. edx-val keeps the
-    /// transcripts if this fails: the video fails, and its next run writes the id again.
+    /// Writes the video's id into the copies of the block that have none, unless the course run
+    /// does. edx-val keeps the transcripts if this fails: the video fails, and its next run
+    /// writes the id again.
     async fn write_back(
         ctx: &mut WorkflowContext<Self>,
         steps: &Steps,
         input: &MigrateVideoInput,
-        plan: &VideoPlan,
+        video: &VideoResult,
     ) -> WorkflowResult<Option<WriteBackOutcome>> {
-        if plan.write_back.is_empty() {
+        let Some(request) = video.write_back_request(&input.unit.usage_key).filter(|_| !input.write_back_by_course) else {
             return Ok(None);
-        }
+        };
         ctx.state_mut(|s| s.stage.step = "write back".into());
-        let request =
-            WriteBackRequest { usage_key: input.unit.usage_key.clone(), edx_video_id: plan.edx_video_id.clone(), branches: plan.write_back.clone() };
         let summary = format!("write {} back into {}", request.edx_video_id, request.usage_key);
-        let outcome = steps.run(ctx, WriteBack, request, summary).await.map_err(|e| {
-            video_failed(format!(
-                "video {}: edx-val holds its transcripts under {}, but writing that edx_video_id into the block failed: {}",
-                input.unit.usage_key,
-                plan.edx_video_id,
-                describe(&e)
-            ))
-        })?;
+        let edx_video_id = request.edx_video_id.clone();
+        let outcome = steps
+            .run(ctx, WriteBack, request, summary)
+            .await
+            .map_err(|e| video_failed(write_back_failed(&input.unit.usage_key, &edx_video_id, &describe(&e))))?;
         Ok(Some(outcome))
     }
 

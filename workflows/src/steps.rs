@@ -75,6 +75,23 @@ pub struct WriteBackOutcome {
     pub gone: BTreeSet<Branch>,
 }
 
+/// The write-backs of one page of a course's videos: each split branch gets one new structure
+/// version for all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteBackPage {
+    pub course_key: CourseKey,
+    pub videos: Vec<WriteBackRequest>,
+}
+
+/// What one video's write-back in a page found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoWriteBack {
+    Done(WriteBackOutcome),
+    /// A copy of the block names another video now (an author set it since the diff); why.
+    Conflict(String),
+}
+
 /// One page of a course's videos, in usage key order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageRequest {
@@ -236,6 +253,11 @@ activity!(
 activity!(
     /// Writes the video's `edx_video_id` into the branches of the block that have none.
     WriteBack, "write_back_edx_video_id", WriteBackRequest => WriteBackOutcome
+);
+activity!(
+    /// Writes the `edx_video_id`s of a page's videos into the branches of their blocks that have
+    /// none; answers in the order of the request.
+    WriteBackPageIds, "write_back_page_edx_video_ids", WriteBackPage => Vec<VideoWriteBack>
 );
 activity!(
     /// Reads one page of a course's videos, both branches merged into units.

@@ -25,8 +25,6 @@ struct Shape {
     courses: usize,
     videos: usize,
     languages: usize,
-    /// Videos at a time where this size needs other than `BENCHMARK_CONCURRENCY`.
-    at_a_time: Option<usize>,
 }
 
 impl Shape {
@@ -35,14 +33,11 @@ impl Shape {
     }
 }
 
-/// The huge course of the targets: it must complete within Temporal's history limits. Its
-/// write-backs copy a 4 MB structure per batch and branch; 64 videos at a time make the batches
-/// 4 times larger than 16 would, as an operator would set `max_videos_in_flight_per_course` for
-/// such a course.
-const HUGE_COURSE: Shape = Shape { courses: 1, videos: 10_000, languages: 1, at_a_time: Some(64) };
+/// The huge course of the targets: it must complete within Temporal's history limits.
+const HUGE_COURSE: Shape = shape(1, 10_000, 1);
 
 const fn shape(courses: usize, videos: usize, languages: usize) -> Shape {
-    Shape { courses, videos, languages, at_a_time: None }
+    Shape { courses, videos, languages }
 }
 
 /// The sizes a preset runs; the first two give the slope.
@@ -116,7 +111,6 @@ fn cores() -> usize {
 /// Seeds `shape` twice (one copy for each contender), runs the plain loop and then the
 /// orchestrated migration, prints the figures and removes the data.
 async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
-    let options = &Options { concurrency: shape.at_a_time.unwrap_or(options.concurrency), ..options.clone() };
     println!(
         "\n== {} transcripts: {} courses × {} videos × {} languages, {} at a time ==",
         shape.transcripts(),

@@ -1,0 +1,97 @@
+//! The page write-back on the real stack: the ids of a page's videos go into a split course in
+//! one new structure version per branch, whatever the number of videos; an id an author set is
+//! never replaced, and the rest of the page is written all the same.
+
+use std::collections::BTreeSet;
+
+use activities::modulestore::{Modulestore, STRUCTURES};
+use activities::split_course_index::current_head;
+use activities::write_back::write_back_page;
+use bson::{Document, doc};
+use integration_tests::{clean_up, course_units, seed_isolated};
+use seed::Plan;
+use workflows::steps::{VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest};
+use workflows::{Branch, CourseKey, UsageKey};
+
+fn request(usage_key: &UsageKey, edx_video_id: &str) -> WriteBackRequest {
+    WriteBackRequest { usage_key: usage_key.clone(), edx_video_id: edx_video_id.into(), branches: Branch::ALL.into_iter().collect() }
+}
+
+fn done(field: fn(&mut WriteBackOutcome) -> &mut BTreeSet<Branch>) -> VideoWriteBack {
+    let mut outcome = WriteBackOutcome::default();
+    *field(&mut outcome) = Branch::ALL.into_iter().collect();
+    VideoWriteBack::Done(outcome)
+}
+
+#[tokio::test]
+async fn a_page_writes_one_structure_version_per_branch_and_keeps_authors_ids() {
+    let plan = Plan { showcase: false, bulk_courses: 1, videos_per_course: 5, languages_per_video: 1, bulk_old_mongo: false, ..Plan::default() };
+    let (settings, _, manifest) = seed_isolated("wb", plan).await;
+    let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
+    let sql = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let course: CourseKey = manifest.courses[0].course_key.parse().unwrap();
+    assert!(!course.old_style);
+    let units = course_units(&modulestore, &course).await;
+    assert!(units.iter().all(|u| u.copies.len() == 2 && u.copies.iter().all(|c| c.fields.edx_video_id.is_empty())), "the bulk videos have no id");
+    let videos: Vec<UsageKey> = units.iter().map(|u| u.usage_key.clone()).collect();
+    let structures = modulestore.database().collection::<Document>(STRUCTURES);
+    let count = || async { structures.count_documents(doc! {}).await.unwrap() };
+    let heads = || async {
+        let mut heads = Vec::new();
+        for branch in Branch::ALL {
+            heads.push(current_head(&modulestore, &sql, &course, branch).await.unwrap().unwrap().0);
+        }
+        heads
+    };
+    let write = |requests: Vec<WriteBackRequest>| {
+        let page = WriteBackPage { course_key: course.clone(), videos: requests };
+        let (modulestore, sql) = (&modulestore, &sql);
+        async move { write_back_page(modulestore, sql, &page).await.unwrap() }
+    };
+
+    // Three videos: one new version per branch, each following the branch's head.
+    let (structures_before, heads_before) = (count().await, heads().await);
+    let first = write((0..3).map(|i| request(&videos[i], &format!("wb-id-{i}"))).collect()).await;
+    assert_eq!(first, vec![done(|o| &mut o.written); 3]);
+    assert_eq!(count().await, structures_before + 2, "one structure version per branch for the page");
+    let heads_after = heads().await;
+    for (before, after) in heads_before.iter().zip(&heads_after) {
+        let version = structures.find_one(doc! { "_id": after }).await.unwrap().unwrap();
+        assert_eq!(version.get_object_id("previous_version").unwrap(), *before);
+    }
+
+    // A page mixing a video already written, one whose id an author set, a block deleted
+    // meanwhile and a new one.
+    let mut ghost = videos[0].clone();
+    ghost.block_id = "deleted_meanwhile".into();
+    let second = write(vec![
+        request(&videos[0], "wb-id-0"),
+        request(&videos[1], "not-what-the-block-says"),
+        request(&ghost, "wb-ghost"),
+        request(&videos[3], "wb-id-3"),
+    ])
+    .await;
+    assert_eq!(second[0], done(|o| &mut o.already));
+    let VideoWriteBack::Conflict(why) = &second[1] else { panic!("an author's id is a conflict: {:?}", second[1]) };
+    for part in [course.to_string(), videos[1].to_string(), "\"wb-id-1\"".into(), "not-what-the-block-says".into()] {
+        assert!(why.contains(&part), "{why:?} does not name {part:?}");
+    }
+    assert_eq!(second[2], done(|o| &mut o.gone));
+    assert_eq!(second[3], done(|o| &mut o.written));
+    assert_eq!(count().await, structures_before + 4, "again one version per branch");
+
+    // Nothing left to write: no version at all.
+    let third = write(vec![request(&videos[0], "wb-id-0"), request(&videos[3], "wb-id-3")]).await;
+    assert_eq!(third, vec![done(|o| &mut o.already); 2]);
+    assert_eq!(count().await, structures_before + 4, "no version where nothing is written");
+
+    let ids: Vec<Vec<String>> =
+        course_units(&modulestore, &course).await.iter().map(|u| u.copies.iter().map(|c| c.fields.edx_video_id.clone()).collect()).collect();
+    let both = |id: &str| vec![id.to_string(); 2];
+    assert_eq!(
+        ids,
+        vec![both("wb-id-0"), both("wb-id-1"), both("wb-id-2"), both("wb-id-3"), both("")],
+        "the author's id stays; video 4 was never asked"
+    );
+    clean_up(&settings).await;
+}
