@@ -207,8 +207,9 @@ async fn every_promise_holds_while_processes_die() {
         for i in (1..schedule.len()).rev() {
             schedule.swap(i, rng.range(0, i as u64 + 1) as usize);
         }
+        // Close enough that every fault lands while the batch runs (it takes about a minute).
         for fault in schedule {
-            tokio::time::sleep(Duration::from_millis(rng.range(1000, 6000))).await;
+            tokio::time::sleep(Duration::from_millis(rng.range(500, 3000))).await;
             if is_running(&client, &batch).await == Some(false) {
                 println!("cycle {cycle}: the batch finished before {fault:?}");
                 break;
