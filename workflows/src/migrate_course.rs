@@ -2,9 +2,9 @@
 //! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, writes the ids
 //! of the page's migrated videos back into their blocks in one step (a split branch's new
 //! structure version copies the whole course, so one per page rather than one per video), and
-//! continues as new after each page so that its history stays small whatever the course's size. After the
-//! last page it validates every video against edx-val and S3, and switches the course's
-//! `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
+//! continues as new after each page so that its history stays small whatever the course's
+//! size. After the last page it validates every video against edx-val and S3, and switches the
+//! course's `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
 //! Every real run is recorded in the course log; a dry run writes nothing anywhere.
 //!
 //! Operators steer it with the `pause`, `resume` and `tune` signals (see `operate`); pausing
@@ -530,21 +530,16 @@ impl MigrateCourse {
         let summary = format!("write {} edx_video_ids back into {course}", writers.len());
         let answers = ctx.execute_activity(WriteBackPageIds, page, summarized(activity, summary)).await;
         for (at, (i, request)) in writers.into_iter().enumerate() {
-            let failure = |message: String| Err(VideoFailure { usage_key: request.usage_key.to_string(), message });
             let reason = match &answers {
                 Ok(answers) => match answers.get(at) {
-                    Some(VideoWriteBack::Done(outcome)) => {
-                        if let Ok(video) = &mut results[i] {
-                            video.write_back = Some(outcome.clone());
-                        }
-                        continue;
-                    }
+                    Some(VideoWriteBack::Done(_)) => continue,
                     Some(VideoWriteBack::Conflict(why)) => why.clone(),
                     None => "the write-back gave no answer for it".to_string(),
                 },
                 Err(error) => describe(error),
             };
-            results[i] = failure(write_back_failed(&request.usage_key, &request.edx_video_id, &reason));
+            let message = write_back_failed(&request.usage_key, &request.edx_video_id, &reason);
+            results[i] = Err(VideoFailure { usage_key: request.usage_key.to_string(), message });
         }
     }
 
