@@ -1,30 +1,18 @@
-//! All I/O of the transcript migration: one module per external system (modulestore,
-//! contentstore, edx-val, S3) and the transcript formats and lookups built on them.
+//! All I/O of the transcript migration, grouped by role.
+//!
+//! # Layout
+//!
+//! - [`stores`]: one module per external system: the modulestore (split and old Mongo), the
+//!   contentstore (GridFS), edx-val's tables, the S3 bucket, edx-platform's SQL course index,
+//!   the course log and flag, and the settings and throttles that reach them.
+//! - [`formats`]: the transcript formats (SRT, SJSON) and where a video's transcript comes from
+//!   in the contentstore, as edx-platform finds it.
+//! - [`steps`]: the steps of the migration, one file each: discover, diff, upload, commit,
+//!   compensate, write back, validate and the batch's course selection.
+//! - [`temporal`]: the steps registered as Temporal activities, under the names of
+//!   `model::contract`.
 
-pub mod commit;
-pub mod compensate;
-pub mod contentstore;
-pub mod course_log;
-pub mod diff;
-pub mod discover;
-pub mod edxval;
-mod error;
-pub mod migration;
-pub mod modulestore;
-pub mod planned_reads;
-pub mod s3;
-pub mod select_courses;
-pub mod settings;
-pub mod sjson;
-pub mod split_course_index;
-pub mod srt;
-pub mod throttle;
-pub mod transcript_source;
-pub mod upload;
-pub mod validate;
-pub mod write_back;
-
-pub use error::{FormatError, Problem, TranscriptError};
-
-/// edx-val refuses transcripts above this size, and so does the migration.
-pub const MAX_TRANSCRIPT_BYTES: u64 = 3 * 1024 * 1024;
+pub mod formats;
+pub mod steps;
+pub mod stores;
+pub mod temporal;

@@ -1,7 +1,7 @@
 //! Transcript content: cues generated from a seed, rendered as SRT in the styles found in real
 //! course exports, and the SJSON a correct conversion must produce from them.
 
-use activities::sjson::Sjson;
+use activities::formats::sjson::Sjson;
 
 use crate::rng::Rng;
 
@@ -132,7 +132,7 @@ mod tests {
             let cues = generate_cues(&mut rng, language, 25);
             for _ in 0..4 {
                 let style = random_style(&mut rng);
-                let converted = activities::srt::to_sjson(&render_srt(&cues, style)).unwrap();
+                let converted = activities::formats::srt::to_sjson(&render_srt(&cues, style)).unwrap();
                 assert_eq!(converted, to_sjson(&cues), "{language} {style:?}");
             }
         }

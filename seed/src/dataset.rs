@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use activities::transcript_source::SourceFormat;
 use bson::{Bson, Document, doc};
+use model::plan::SourceFormat;
+use model::{Branch, CourseKey};
 use sha2::{Digest, Sha256};
-use workflows::{Branch, CourseKey};
 
 use crate::content::{self, Cue, SrtStyle};
 use crate::fixtures;
@@ -100,7 +100,7 @@ pub struct Course {
 pub struct KnownVideo {
     pub edx_video_id: String,
     pub client_video_id: String,
-    pub course_key: String,
+    pub course_key: CourseKey,
     /// (language code, storage key, SJSON bytes)
     pub transcripts: Vec<(String, String, Vec<u8>)>,
 }
@@ -356,7 +356,7 @@ impl Dataset {
         self.known_videos.push(KnownVideo {
             edx_video_id: known_id,
             client_video_id: "lecture5.mp4".into(),
-            course_key: key.to_string(),
+            course_key: key.clone(),
             transcripts: vec![("en".into(), storage_key, known_en)],
         });
 
@@ -518,9 +518,14 @@ impl Dataset {
                             Branch::ALL.into_iter().filter_map(|b| video.copy(b).map(|copy| (b, copy.view.clone()))).collect();
                         let edx_video_id = video.edx_video_id();
                         let expected = manifest::expected_video(&branches, &edx_video_id, known.get(edx_video_id.as_str()));
+                        let usage_key = course.key.usage_key("video", &video.block_id);
                         ManifestVideo {
-                            usage_key: course.key.usage_key("video", &video.block_id).to_string(),
+                            usage_key: usage_key.to_string(),
                             block_id: video.block_id.clone(),
+                            target_edx_video_id: match edx_video_id.as_str() {
+                                "" => model::ids::external_edx_video_id(&usage_key),
+                                id => id.to_string(),
+                            },
                             edx_video_id,
                             branches,
                             expected,

@@ -65,7 +65,7 @@ pub const UNEQUAL_SJSON: &str = r#"{"start": [0, 1000], "end": [900], "text": ["
 pub fn oversized_srt(rng: &mut Rng) -> Vec<u8> {
     let mut cues: Vec<Cue> = Vec::new();
     let mut bytes = Vec::new();
-    while bytes.len() <= activities::MAX_TRANSCRIPT_BYTES as usize {
+    while bytes.len() <= activities::formats::MAX_TRANSCRIPT_BYTES as usize {
         let offset = cues.last().map_or(0, |c| c.end_ms);
         cues.extend(content::generate_cues(rng, "de", 2000).into_iter().map(|mut cue| {
             cue.start_ms += offset;
@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn fixtures_convert_to_their_hand_written_cues() {
         for fixture in [ZH_BOM_CRLF_MULTILINE, ES_TAGS_POSITIONS_NO_FINAL_NEWLINE, DE_DOT_MILLISECONDS_EXTRA_BLANKS, UK_SRT_NAMED_SJSON] {
-            let sjson = activities::srt::to_sjson(fixture.srt.as_bytes()).unwrap();
+            let sjson = activities::formats::srt::to_sjson(fixture.srt.as_bytes()).unwrap();
             let got: Vec<(i64, i64, &str)> = (0..sjson.cue_count()).map(|i| (sjson.start[i], sjson.end[i], sjson.text[i].as_str())).collect();
             assert_eq!(got, fixture.cues);
         }
@@ -92,13 +92,13 @@ mod tests {
 
     #[test]
     fn broken_fixtures_are_broken() {
-        assert!(activities::srt::to_sjson(UNPARSABLE_SRT.as_bytes()).is_err());
-        assert!(activities::srt::to_sjson(LATIN1_SRT).is_err());
-        assert!(activities::sjson::validate(UNEQUAL_SJSON).is_err());
-        assert_eq!(activities::sjson::validate(COMPACT_SJSON_WITH_PARAGRAPHS), Ok(4));
+        assert!(activities::formats::srt::to_sjson(UNPARSABLE_SRT.as_bytes()).is_err());
+        assert!(activities::formats::srt::to_sjson(LATIN1_SRT).is_err());
+        assert!(activities::formats::sjson::validate(UNEQUAL_SJSON).is_err());
+        assert_eq!(activities::formats::sjson::validate(COMPACT_SJSON_WITH_PARAGRAPHS), Ok(4));
         let huge = oversized_srt(&mut Rng::new(3));
-        assert!(huge.len() as u64 > activities::MAX_TRANSCRIPT_BYTES);
-        assert!((huge.len() as u64) < activities::MAX_TRANSCRIPT_BYTES + 1024 * 1024);
-        assert!(activities::srt::to_sjson(&huge).is_ok(), "oversized, yet valid SRT");
+        assert!(huge.len() as u64 > activities::formats::MAX_TRANSCRIPT_BYTES);
+        assert!((huge.len() as u64) < activities::formats::MAX_TRANSCRIPT_BYTES + 1024 * 1024);
+        assert!(activities::formats::srt::to_sjson(&huge).is_ok(), "oversized, yet valid SRT");
     }
 }

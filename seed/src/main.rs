@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use activities::settings::{Env, StoreSettings};
+use activities::stores::settings::{Env, StoreSettings};
 use anyhow::Context;
 use clap::Parser;
 use seed::{Dataset, Plan};

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use activities::transcript_source::SourceFormat;
+use model::Branch;
+use model::plan::SourceFormat;
 use serde::{Deserialize, Serialize};
-use workflows::Branch;
 
 /// What the project's readers must find for one language of one branch of a video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +87,9 @@ pub struct ManifestVideo {
     pub usage_key: String,
     pub block_id: String,
     pub edx_video_id: String,
+    /// The edx-val video its transcripts end up in: its own `edx_video_id`, or the external
+    /// video the migration derives from its usage key.
+    pub target_edx_video_id: String,
     pub branches: BTreeMap<Branch, BranchView>,
     pub expected: ExpectedVideo,
 }
@@ -138,7 +141,7 @@ pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, edx_video_id: &st
         language: language.map(Into::into),
         file: file.cloned(),
     };
-    if !workflows::plan::is_valid_edx_video_id(edx_video_id) {
+    if !model::plan::is_valid_edx_video_id(edx_video_id) {
         expected.failure = Some(fail("invalid_edx_video_id", None, None));
         expected.outcome = Outcome::Failed;
         return expected;

@@ -1,15 +1,15 @@
 //! Writes a dataset into the stores exactly as edx-platform and edx-val lay their data out.
 //! Writing the same dataset again replaces the seeded courses and assets and adds nothing else.
 
-use activities::edxval::{self, NewVideo, VideoTranscript};
-use activities::s3::TranscriptBucket;
+use activities::stores::edxval::{self, NewVideo, VideoTranscript};
+use activities::stores::s3::TranscriptBucket;
 use anyhow::Context;
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 use md5::{Digest, Md5};
+use model::{Branch, CourseKey};
 use mongodb::Database;
 use sqlx::AnyPool;
-use workflows::{Branch, CourseKey};
 
 use crate::dataset::{Asset, Course, Dataset, KnownVideo};
 use crate::rng::Rng;
@@ -59,11 +59,11 @@ async fn ensure_indexes(targets: &Targets<'_>) -> anyhow::Result<()> {
     files.create_index(index(doc! { "_id.org": 1, "_id.course": 1, "_id.name": 1 }, false)).await?;
     files.create_index(index(doc! { "content_son.org": 1, "content_son.course": 1, "content_son.name": 1 }, false)).await?;
     modulestore
-        .collection::<Document>(activities::modulestore::ACTIVE_VERSIONS)
+        .collection::<Document>(activities::stores::modulestore::ACTIVE_VERSIONS)
         .create_index(index(doc! { "org": 1, "course": 1, "run": 1 }, true))
         .await?;
     let old_mongo = doc! { "_id.tag": 1, "_id.org": 1, "_id.course": 1, "_id.category": 1, "_id.name": 1, "_id.revision": 1 };
-    modulestore.collection::<Document>(activities::modulestore::OLD_MONGO).create_index(index(old_mongo, false)).await?;
+    modulestore.collection::<Document>(activities::stores::modulestore::OLD_MONGO).create_index(index(old_mongo, false)).await?;
     Ok(())
 }
 
@@ -78,7 +78,7 @@ fn seeded_date(rng: &mut Rng) -> DateTime {
 
 async fn write_split_course(targets: &Targets<'_>, course: &Course, rng: &mut Rng) -> anyhow::Result<()> {
     let db = targets.modulestore;
-    let structures = db.collection::<Document>(activities::modulestore::STRUCTURES);
+    let structures = db.collection::<Document>(activities::stores::modulestore::STRUCTURES);
     let definitions = db.collection::<Document>("modulestore.definitions");
     let edited_on = seeded_date(rng);
     let course_definition = object_id(rng);
@@ -132,7 +132,7 @@ async fn write_split_course(targets: &Targets<'_>, course: &Course, rng: &mut Rn
         "last_update": edited_on,
     };
     let filter = doc! { "org": &key.org, "course": &key.course, "run": &key.run };
-    let active_versions = db.collection::<Document>(activities::modulestore::ACTIVE_VERSIONS);
+    let active_versions = db.collection::<Document>(activities::stores::modulestore::ACTIVE_VERSIONS);
     let index_id = match active_versions.find_one(filter.clone()).await? {
         Some(existing) => {
             let id = existing.get_object_id("_id")?;
@@ -192,7 +192,7 @@ fn old_mongo_id(key: &CourseKey, category: &str, name: &str, draft: bool) -> Doc
 }
 
 async fn write_old_mongo_course(db: &Database, course: &Course) -> anyhow::Result<()> {
-    let blocks = db.collection::<Document>(activities::modulestore::OLD_MONGO);
+    let blocks = db.collection::<Document>(activities::stores::modulestore::OLD_MONGO);
     let key = &course.key;
     let edit_info = doc! { "edited_on": DateTime::from_millis(1_380_000_000_000), "edited_by": EDITOR };
     let children: Vec<String> = course.videos.iter().map(|v| format!("i4x://{}/{}/video/{}", key.org, key.course, v.block_id)).collect();
@@ -224,7 +224,7 @@ async fn write_old_mongo_course(db: &Database, course: &Course) -> anyhow::Resul
 /// An `fs.files` document as edx-platform's `MongoContentStore.save` leaves it with pymongo 4,
 /// field for field and in order.
 fn files_document(course: &CourseKey, asset: &Asset, uploaded: DateTime) -> Document {
-    let id = activities::contentstore::asset_id(course, &asset.name);
+    let id = activities::stores::contentstore::asset_id(course, &asset.name);
     let mut content_son = doc! {
         "category": "asset", "name": &asset.name, "course": &course.course, "tag": "c4x", "org": &course.org, "revision": Bson::Null,
     };
@@ -249,7 +249,7 @@ async fn write_assets(db: &Database, course: &Course) -> anyhow::Result<()> {
     let files = db.collection::<Document>("fs.files");
     let chunks = db.collection::<Document>("fs.chunks");
     let uploaded = DateTime::from_millis(1_527_811_200_000);
-    let ids: Vec<Bson> = course.assets.iter().map(|a| activities::contentstore::asset_id(&course.key, &a.name)).collect();
+    let ids: Vec<Bson> = course.assets.iter().map(|a| activities::stores::contentstore::asset_id(&course.key, &a.name)).collect();
     // Whatever the course held before goes first, found through edx-platform's index.
     let key = &course.key;
     let earlier = if key.old_style {
@@ -315,9 +315,9 @@ async fn write_known_video(targets: &Targets<'_>, video: &KnownVideo) -> anyhow:
 }
 
 /// Connects to the stores named by `settings`, writes the dataset and returns its manifest.
-pub async fn seed(dataset: &Dataset, settings: &activities::settings::StoreSettings) -> anyhow::Result<crate::Manifest> {
-    let modulestore = activities::modulestore::Modulestore::connect(&settings.modulestore).await?;
-    let contentstore = activities::contentstore::Contentstore::connect(&settings.contentstore).await?;
+pub async fn seed(dataset: &Dataset, settings: &activities::stores::settings::StoreSettings) -> anyhow::Result<crate::Manifest> {
+    let modulestore = activities::stores::modulestore::Modulestore::connect(&settings.modulestore).await?;
+    let contentstore = activities::stores::contentstore::Contentstore::connect(&settings.contentstore).await?;
     let edxval = edxval::connect(&settings.edxval_database_url).await.context("connecting to edx-val's database")?;
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let targets = Targets { modulestore: modulestore.database(), contentstore: contentstore.database(), edxval: &edxval, bucket: &bucket };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use activities::settings::StoreSettings;
+use activities::stores::settings::StoreSettings;
 
 use crate::{env_file, repo_root};
 

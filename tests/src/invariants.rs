@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use activities::edxval::{self, VideoTranscript};
-use activities::s3::TranscriptBucket;
-use activities::settings::StoreSettings;
+use activities::stores::edxval::{self, VideoTranscript};
+use activities::stores::s3::TranscriptBucket;
+use activities::stores::settings::StoreSettings;
+use model::contract::course::VideoFailure;
 use seed::Manifest;
 use seed::manifest::Outcome;
 use sha2::Digest;
-use workflows::steps::VideoFailure;
 
 use crate::final_edx_video_id;
 
@@ -124,7 +124,7 @@ pub async fn audit(settings: &StoreSettings, manifest: &Manifest, before: &Snaps
         let failures = reported.get(&course.course_key).map(Vec::as_slice).unwrap_or_default();
         for video in &course.videos {
             let edx_video_id = final_edx_video_id(video);
-            let is_reported = failures.iter().any(|f| f.usage_key == video.usage_key && !f.message.starts_with("validation"));
+            let is_reported = failures.iter().any(|f| f.usage_key.to_string() == video.usage_key && !f.message.starts_with("validation"));
             match video.expected.outcome {
                 Outcome::Failed if !is_reported => audit.misreported.push(format!("{}: broken but not reported", video.usage_key)),
                 Outcome::Migrated if is_reported => audit.misreported.push(format!("{}: sound but reported failed", video.usage_key)),
@@ -148,7 +148,7 @@ pub async fn audit(settings: &StoreSettings, manifest: &Manifest, before: &Snaps
                 }
             }
         }
-        let flag = activities::course_log::flag(&mut conn, &course.course_key).await.unwrap();
+        let flag = activities::stores::course_log::flag(&mut conn, &course.course_key).await.unwrap();
         if flag.unwrap_or(false) != course.flag_expected {
             audit.wrong_flags.push(format!("{}: flag {flag:?}, expected {}", course.course_key, course.flag_expected));
         }

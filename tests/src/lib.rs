@@ -9,7 +9,7 @@ pub mod invariants;
 pub mod live_edits;
 pub mod proxy;
 
-use activities::settings::{Env, StoreSettings};
+use activities::stores::settings::{Env, StoreSettings};
 use seed::{Dataset, Manifest, Plan};
 
 /// The stack's env file: `$MIGRATOR_ENV_FILE`, else `<repo>/.stack/stack.env`.
@@ -51,7 +51,7 @@ pub async fn seed_isolated(test: &str, mut plan: Plan) -> (StoreSettings, Datase
 /// compare listings while other tests write.
 pub async fn own_bucket(settings: &StoreSettings, tag: &str) -> String {
     let name = format!("t-{}", tag.to_lowercase().replace('_', "-"));
-    let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
+    let bucket = activities::stores::s3::TranscriptBucket::connect(&settings.s3).await;
     bucket.client().create_bucket().bucket(&name).send().await.expect("creating the test's bucket");
     name
 }
@@ -64,7 +64,7 @@ pub async fn clean_up(settings: &StoreSettings) {
     }
     let stack_bucket = StoreSettings::from_env(&stack_env()).unwrap().s3.bucket;
     if settings.s3.bucket != stack_bucket {
-        let bucket = activities::s3::TranscriptBucket::connect(&settings.s3).await;
+        let bucket = activities::stores::s3::TranscriptBucket::connect(&settings.s3).await;
         use futures::StreamExt;
         let bucket = &bucket;
         futures::stream::iter(bucket.list("").await.unwrap()).for_each_concurrent(16, |key| async move { bucket.delete(&key).await.unwrap() }).await;
@@ -81,10 +81,7 @@ pub async fn stack_client() -> temporalio_client::Client {
 /// The `edx_video_id` a seeded video ends up with once migrated: its own, or the external id
 /// derived from its usage key.
 pub fn final_edx_video_id(video: &seed::manifest::ManifestVideo) -> String {
-    match video.edx_video_id.as_str() {
-        "" => workflows::ids::external_edx_video_id(&video.usage_key),
-        id => id.to_string(),
-    }
+    video.target_edx_video_id.clone()
 }
 
 /// Runs `scenario` with a worker of the production wiring on a task queue of its own (so no
@@ -179,8 +176,8 @@ pub fn edxval_read_many(s3_bucket: &str, wanted: &[(String, String)]) -> Vec<Res
 
 /// A course's videos as the migration sees them: one unit per block, with its copy in each
 /// branch.
-pub async fn course_units(modulestore: &activities::modulestore::Modulestore, course: &workflows::CourseKey) -> Vec<workflows::video::VideoUnit> {
-    activities::discover::course_units(modulestore, course).await.unwrap()
+pub async fn course_units(modulestore: &activities::stores::modulestore::Modulestore, course: &model::CourseKey) -> Vec<model::video::VideoUnit> {
+    activities::steps::discover::course_units(modulestore, course).await.unwrap()
 }
 
 /// What a migration leaves behind for a seeded dataset, with the dataset's tag taken out, so
@@ -213,11 +210,11 @@ pub async fn final_state(settings: &StoreSettings, manifest: &Manifest) -> Final
             transcripts.insert((untagged(&video.usage_key), language.clone()), content);
         }
     }
-    let pool = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let pool = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let mut conn = pool.acquire().await.unwrap();
     let mut flags = std::collections::BTreeMap::new();
     for course in &manifest.courses {
-        flags.insert(untagged(&course.course_key), activities::course_log::flag(&mut conn, &course.course_key).await.unwrap());
+        flags.insert(untagged(&course.course_key), activities::stores::course_log::flag(&mut conn, &course.course_key).await.unwrap());
     }
     FinalState { objects, transcripts, flags }
 }

@@ -8,19 +8,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use activities::edxval::{self, NewVideo, VideoTranscript};
-use activities::modulestore::{ACTIVE_VERSIONS, Modulestore, STRUCTURES};
-use activities::s3::TranscriptBucket;
-use activities::settings::StoreSettings;
-use activities::split_course_index;
+use activities::stores::edxval::{self, NewVideo, VideoTranscript};
+use activities::stores::modulestore::{ACTIVE_VERSIONS, Modulestore, STRUCTURES};
+use activities::stores::s3::TranscriptBucket;
+use activities::stores::settings::StoreSettings;
+use activities::stores::split_course_index;
 use anyhow::Context;
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
+use model::{Branch, CourseKey};
 use seed::Manifest;
 use seed::manifest::Outcome;
 use seed::rng::Rng;
 use sha2::Digest;
-use workflows::{Branch, CourseKey};
 
 use crate::invariants::Snapshot;
 
@@ -75,7 +75,7 @@ async fn upload(pool: &sqlx::AnyPool, course_key: &str, edx_video_id: &str, lang
     if edxval::transcripts(&mut tx, video_id).await?.contains_key(language) {
         return Ok(None);
     }
-    edxval::link_course_video(&mut tx, course_key, video_id).await?;
+    edxval::link_course_video(&mut tx, &course_key.parse()?, video_id).await?;
     let row = VideoTranscript::custom_sjson(language, key);
     edxval::create_transcript(&mut tx, video_id, &row).await?;
     tx.commit().await?;

@@ -11,8 +11,8 @@ use integration_tests::{clean_up, seed_isolated, unique_tag, with_worker, workfl
 use seed::Plan;
 use serde_json::json;
 use temporalio_client::{Client, UntypedWorkflow, WorkflowGetResultOptions, WorkflowStartOptions};
+use workflows::input::json_payload;
 use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
-use workflows::operate::json_payload;
 
 /// Starts `workflow_type` with `input` as `temporal workflow start --input` would, and returns
 /// how its run ended: the failure's text, once the run has closed.
@@ -43,7 +43,7 @@ async fn malformed_workflow_input_fails_only_its_own_run() {
     let plan = Plan { showcase: false, bulk_courses: 1, videos_per_course: 2, languages_per_video: 2, ..Plan::default() };
     let (settings, _, manifest) = seed_isolated("badin", plan).await;
     let before = snapshot(&settings, &manifest).await;
-    let sound: workflows::CourseKey = manifest.courses[0].course_key.parse().unwrap();
+    let sound: model::CourseKey = manifest.courses[0].course_key.parse().unwrap();
     let long_key = format!("course-v1:edX+{}+2018", "x".repeat(5_000));
     let cases: Vec<(&str, serde_json::Value, &str)> = vec![
         ("MigrateCourse", json!({"course_key": "not a course key"}), "\\\"not a course key\\\""),

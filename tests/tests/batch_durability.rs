@@ -9,7 +9,7 @@ use integration_tests::{clean_up, final_state, seed_isolated, stack_client, uniq
 use seed::Plan;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_courses::{BatchResult, MigrateCourses, MigrateCoursesInput};
-use workflows::migrate_video::RetrySettings;
+use workflows::retry::RetrySettings;
 
 fn plan() -> Plan {
     Plan { seed: 11, bulk_courses: 6, videos_per_course: 4, languages_per_video: 2, cues_per_transcript: 10, ..Plan::default() }

@@ -1,6 +1,6 @@
 //! `transcript-migrator check` against the local stack.
 
-use activities::settings::Env;
+use activities::stores::settings::Env;
 use integration_tests::env_file;
 use worker::config::Config;
 

@@ -3,21 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use activities::contentstore::Contentstore;
-use activities::diff::diff_video;
-use activities::modulestore::Modulestore;
-use activities::planned_reads::PlannedReads;
+use activities::steps::diff::diff_video;
+use activities::steps::planned_reads::PlannedReads;
+use activities::stores::contentstore::Contentstore;
+use activities::stores::modulestore::Modulestore;
 use integration_tests::{clean_up, course_units, seed_isolated};
+use model::{Branch, CourseKey};
 use seed::Plan;
 use seed::manifest::Outcome;
-use workflows::{Branch, CourseKey};
 
 #[tokio::test]
 async fn the_diff_of_every_video_matches_the_manifest() {
     let (settings, _, manifest) = seed_isolated("diff", Plan { bulk_courses: 2, ..Plan::default() }).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
-    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let edxval = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let mut outcomes = BTreeMap::<String, usize>::new();
     for course in &manifest.courses {
         let key: CourseKey = course.course_key.parse().unwrap();

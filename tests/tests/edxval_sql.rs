@@ -1,9 +1,9 @@
 //! The project's SQL against edx-val's tables, on whichever database the stack runs (SQLite or
 //! MariaDB; `scripts/test` runs this file on both), read back by edx-val's own Python code.
 
-use activities::edxval::{self, NewVideo, VideoTranscript};
-use activities::s3::TranscriptBucket;
-use activities::settings::StoreSettings;
+use activities::stores::edxval::{self, NewVideo, VideoTranscript};
+use activities::stores::s3::TranscriptBucket;
+use activities::stores::settings::StoreSettings;
 use integration_tests::{edxval_read, stack_env, unique_tag};
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn rows_written_here_are_read_by_edxval_itself() {
     let pool = edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let edx_video_id = unique_tag("sql-video");
-    let course_id = format!("course-v1:SQLx+{}+2026", unique_tag("c"));
+    let course_id: model::CourseKey = format!("course-v1:SQLx+{}+2026", unique_tag("c")).parse().unwrap();
 
     let mut tx = edxval::begin_write(&pool).await.unwrap();
     assert_eq!(edxval::video(&mut tx, &edx_video_id).await.unwrap(), None);

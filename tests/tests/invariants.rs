@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use activities::s3::TranscriptBucket;
+use activities::stores::s3::TranscriptBucket;
 use integration_tests::invariants::{audit, snapshot};
 use integration_tests::{clean_up, seed_isolated, with_worker};
 use seed::Plan;
@@ -47,9 +47,9 @@ async fn the_audit_names_each_kind_of_damage() {
     bucket.delete(&existing).await.unwrap();
     bucket.put_if_absent(&existing, b"{}".to_vec()).await.unwrap();
     let broken = manifest.courses.iter().find(|c| !c.flag_expected).unwrap();
-    let pool = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let pool = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     sqlx::query("INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, ?, ?, NULL)")
-        .bind(activities::edxval::utc_now())
+        .bind(activities::stores::edxval::utc_now())
         .bind(true)
         .bind(&broken.course_key)
         .execute(&pool)
@@ -57,7 +57,7 @@ async fn the_audit_names_each_kind_of_damage() {
         .unwrap();
     let failed = broken.videos.iter().find(|v| v.expected.outcome == Outcome::Failed).unwrap();
     let mut unreported = reported.clone();
-    unreported.get_mut(&broken.course_key).unwrap().retain(|f| f.usage_key != failed.usage_key);
+    unreported.get_mut(&broken.course_key).unwrap().retain(|f| f.usage_key.to_string() != failed.usage_key);
 
     let damaged = audit(&settings, &manifest, &before, &unreported).await;
     assert_eq!(damaged.lost.len(), 1, "{:?}", damaged.lost);

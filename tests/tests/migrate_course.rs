@@ -5,19 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use activities::modulestore::Modulestore;
-use activities::s3::TranscriptBucket;
+use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::TranscriptBucket;
 use bson::Document;
 use futures::TryStreamExt;
 use integration_tests::{clean_up, course_units, edxval_read_many, final_edx_video_id, seed_isolated, with_worker};
+use model::CourseKey;
 use seed::manifest::{Outcome, Read};
 use seed::{Manifest, Plan};
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::CourseKey;
 use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
-use workflows::migrate_video::RetrySettings;
+use workflows::retry::RetrySettings;
 
 async fn run_course(client: &Client, queue: &str, course: &CourseKey, dry_run: bool) -> CourseResult {
     let mut input = MigrateCourseInput::new(course, dry_run);
@@ -87,7 +87,9 @@ async fn world(modulestore: &Modulestore, sql: &AnyPool, bucket: &TranscriptBuck
         heads = heads.bind(course);
     }
     let mut documents: Vec<String> = heads.fetch_all(sql).await.unwrap().into_iter().map(|h| format!("SQL course index: {h:?}")).collect();
-    for collection in [activities::modulestore::STRUCTURES, activities::modulestore::ACTIVE_VERSIONS, activities::modulestore::OLD_MONGO] {
+    for collection in
+        [activities::stores::modulestore::STRUCTURES, activities::stores::modulestore::ACTIVE_VERSIONS, activities::stores::modulestore::OLD_MONGO]
+    {
         let all: Vec<Document> =
             modulestore.database().collection::<Document>(collection).find(bson::doc! {}).await.unwrap().try_collect().await.unwrap();
         documents.extend(all.iter().map(|d| format!("{collection}: {d}")));
@@ -111,7 +113,7 @@ async fn courses_migrate_validate_and_flip_their_flag_once() {
     let plan = Plan { bulk_courses: 1, videos_per_course: 7, languages_per_video: 2, ..Plan::default() };
     let (settings, _, manifest) = seed_isolated("mc", plan).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
-    let sql = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let sql = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let courses: Vec<CourseKey> = manifest.courses.iter().map(|c| c.course_key.parse().unwrap()).collect();
     // Installations without edx-platform's SQL course index keep split heads in MongoDB only.
@@ -148,7 +150,7 @@ async fn courses_migrate_validate_and_flip_their_flag_once() {
             assert_eq!(result.counts.failed as usize, failed.len(), "{}: {:?}", course.course_key, result.failures);
             for video in &failed {
                 let failure = video.expected.failure.as_ref().unwrap();
-                let reported = result.failures.iter().find(|f| f.usage_key == video.usage_key && !f.message.starts_with("validation"));
+                let reported = result.failures.iter().find(|f| f.usage_key.to_string() == video.usage_key && !f.message.starts_with("validation"));
                 let message = &reported.unwrap_or_else(|| panic!("{} is not reported: {:?}", video.usage_key, result.failures)).message;
                 let mut parts = vec![video.usage_key.clone()];
                 parts.extend(failure.language.iter().map(|l| format!("language {l}")));

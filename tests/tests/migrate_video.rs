@@ -1,14 +1,15 @@
 //! `MigrateVideo` on the real Temporal server, with a worker in this process.
 
-use activities::modulestore::Modulestore;
-use activities::s3::TranscriptBucket;
+use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::TranscriptBucket;
 use integration_tests::{clean_up, course_units, edxval_read, seed_isolated, unique_tag, with_worker};
+use model::CourseKey;
+use model::video::VideoUnit;
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::CourseKey;
-use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
-use workflows::video::VideoUnit;
+use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, VideoOutcome, VideoResult};
+use workflows::retry::RetrySettings;
 
 async fn migrate(client: &Client, task_queue: &str, input: MigrateVideoInput) -> Result<VideoResult, String> {
     let id = format!("test-migrate-video-{}", unique_tag("w"));
@@ -31,9 +32,8 @@ fn fast_retries() -> RetrySettings {
     RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() }
 }
 
-/// A video run on its own writes its id back itself.
 fn input(unit: &VideoUnit) -> MigrateVideoInput {
-    MigrateVideoInput { unit: unit.clone(), dry_run: false, retry: fast_retries(), write_back_by_course: false }
+    MigrateVideoInput { unit: unit.clone(), dry_run: false, retry: fast_retries() }
 }
 
 #[tokio::test]

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use activities::contentstore::Contentstore;
-use activities::modulestore::Modulestore;
-use activities::transcript_source::read_transcript;
+use activities::formats::transcript_source::read_transcript;
+use activities::stores::contentstore::Contentstore;
+use activities::stores::modulestore::Modulestore;
 use integration_tests::{clean_up, seed_isolated};
+use model::{Branch, CourseKey};
 use seed::Plan;
 use seed::manifest::Read;
-use workflows::{Branch, CourseKey};
 
 #[tokio::test]
 async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
@@ -34,18 +34,18 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
         let key: CourseKey = course.course_key.parse().unwrap();
         for branch in Branch::ALL {
             let blocks = modulestore.video_blocks(&key, branch).await.unwrap();
-            let found: Vec<String> = blocks.iter().map(|b| b.usage_key.to_string()).collect();
+            let found: Vec<String> = blocks.iter().map(|(usage_key, _)| usage_key.to_string()).collect();
             let mut wanted: Vec<String> = course.videos.iter().filter(|v| v.branches.contains_key(&branch)).map(|v| v.usage_key.clone()).collect();
             wanted.sort();
             assert_eq!(found, wanted, "{} {branch}: video blocks", course.course_key);
 
-            for block in &blocks {
-                let video = course.videos.iter().find(|v| v.usage_key == block.usage_key.to_string()).unwrap();
+            for (usage_key, copy) in &blocks {
+                let video = course.videos.iter().find(|v| v.usage_key == usage_key.to_string()).unwrap();
                 let view = &video.branches[&branch];
-                let languages = block.fields.languages();
+                let languages = copy.fields.languages();
                 if let Some(problem) = &view.problem {
                     assert!(languages.is_err(), "{} {branch}: expected {problem}", video.usage_key);
-                    let error = read_transcript(&contentstore, block, "en").await.unwrap_err();
+                    let error = read_transcript(&contentstore, usage_key, &copy.fields, "en").await.unwrap_err();
                     assert_eq!(error.problem.kind(), problem.as_str());
                     assert_names(&error.to_string(), &[&course.course_key, &video.usage_key]);
                     *checked.entry("video problems").or_default() += 1;
@@ -56,7 +56,7 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
                 assert_eq!(languages, wanted_languages, "{} {branch}: languages", video.usage_key);
 
                 for (language, read) in &view.languages {
-                    let got = read_transcript(&contentstore, block, language).await;
+                    let got = read_transcript(&contentstore, usage_key, &copy.fields, language).await;
                     match (read, got) {
                         (Read::Transcript { file, format, sha256, cues, sjson }, Ok(transcript)) => {
                             assert_eq!(&transcript.file, file, "{} {language}", video.usage_key);
@@ -92,7 +92,7 @@ async fn a_course_entry_with_an_invalid_key_is_reported_not_dropped() {
     let settings = integration_tests::isolated_settings(&tag);
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let index = bson::doc! { "org": "edX", "course": "Demo X", "run": "2018", "versions": { "draft-branch": bson::oid::ObjectId::new() } };
-    modulestore.database().collection::<bson::Document>(activities::modulestore::ACTIVE_VERSIONS).insert_one(index).await.unwrap();
+    modulestore.database().collection::<bson::Document>(activities::stores::modulestore::ACTIVE_VERSIONS).insert_one(index).await.unwrap();
     let listing = modulestore.course_keys().await.unwrap();
     assert!(listing.courses.is_empty());
     assert_eq!(listing.invalid.len(), 1);
@@ -114,13 +114,13 @@ async fn draft_and_published_copies_are_read_from_their_own_branch() {
         let key: CourseKey = course.course_key.parse().unwrap();
         let published = modulestore.video_blocks(&key, Branch::Published).await.unwrap();
         let draft = modulestore.video_blocks(&key, Branch::Draft).await.unwrap();
-        let differs = |blocks: &[activities::modulestore::VideoBlock]| {
-            blocks.iter().find(|b| b.usage_key.block_id.contains("draft_differs")).unwrap().fields.languages().unwrap()
+        let differs = |blocks: &[(model::UsageKey, model::video::VideoCopy)]| {
+            blocks.iter().find(|(usage_key, _)| usage_key.block_id.contains("draft_differs")).unwrap().1.fields.languages().unwrap()
         };
         // The draft adds a language the published copy does not have yet.
         assert!(differs(&draft).len() > differs(&published).len(), "{}", course.course_key);
-        assert!(draft.iter().any(|b| b.usage_key.block_id.contains("draft_only")));
-        assert!(!published.iter().any(|b| b.usage_key.block_id.contains("draft_only")));
+        assert!(draft.iter().any(|(usage_key, _)| usage_key.block_id.contains("draft_only")));
+        assert!(!published.iter().any(|(usage_key, _)| usage_key.block_id.contains("draft_only")));
     }
     clean_up(&settings).await;
 }

@@ -31,14 +31,14 @@ use integration_tests::proxy::{FaultProxy, Mode};
 use integration_tests::{
     clean_up, queue_histories, running_on, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of, workflow_status,
 };
+use model::CourseKey;
+use model::contract::course::VideoFailure;
 use seed::Plan;
 use seed::rng::Rng;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
 use temporalio_common::data_converters::RawValue;
-use workflows::CourseKey;
 use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
-use workflows::steps::VideoFailure;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")))
@@ -151,7 +151,7 @@ async fn kill_while_paused(client: &Client, batch: &str, worker: &mut WorkerProc
     loop {
         match handle.query(MigrateCourses::progress, (), WorkflowQueryOptions::default()).await {
             Ok(progress) => {
-                assert!(progress.paused, "the batch's pause survives the worker's death: {progress:?}");
+                assert!(progress.control.paused, "the batch's pause survives the worker's death: {progress:?}");
                 break;
             }
             Err(error) => assert!(Instant::now() < deadline, "no worker answered the batch's progress: {error:?}"),
@@ -161,7 +161,7 @@ async fn kill_while_paused(client: &Client, batch: &str, worker: &mut WorkerProc
     signal_batch(client, batch, false).await;
 }
 
-async fn inject(fault: Fault, client: &Client, batch: &str, worker: &mut WorkerProcess, settings: &activities::settings::StoreSettings) {
+async fn inject(fault: Fault, client: &Client, batch: &str, worker: &mut WorkerProcess, settings: &activities::stores::settings::StoreSettings) {
     let down = Duration::from_secs(3);
     match fault {
         Fault::KillWorker => worker.kill_and_restart(Duration::from_secs(1)).await,
@@ -317,14 +317,14 @@ async fn every_promise_holds_through_a_faulty_network() {
     proxies.push(("S3", s3));
     let (mongo, uri) = through_proxy(settings.modulestore.uri.expose()).await;
     assert_eq!(settings.modulestore.uri.expose(), settings.contentstore.uri.expose(), "one MongoDB server");
-    proxied.modulestore.uri = activities::settings::Secret::new(uri.clone());
-    proxied.contentstore.uri = activities::settings::Secret::new(uri);
+    proxied.modulestore.uri = activities::stores::settings::Secret::new(uri.clone());
+    proxied.contentstore.uri = activities::stores::settings::Secret::new(uri);
     proxies.push(("MongoDB", mongo));
     if settings.edxval_database_url.expose().starts_with("sqlite:") {
         println!("edx-val is on SQLite, a file: no network between the worker and it to fault");
     } else {
         let (sql, url) = through_proxy(settings.edxval_database_url.expose()).await;
-        proxied.edxval_database_url = activities::settings::Secret::new(url);
+        proxied.edxval_database_url = activities::stores::settings::Secret::new(url);
         proxies.push(("SQL", sql));
     }
 
@@ -391,8 +391,8 @@ async fn every_promise_holds_through_a_faulty_network() {
     let injected = injected.lock().unwrap().clone();
 
     let (last_saves, saves) = authors.await.unwrap();
-    let modulestore = activities::modulestore::Modulestore::connect(&settings.modulestore).await.unwrap();
-    let sql = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let modulestore = activities::stores::modulestore::Modulestore::connect(&settings.modulestore).await.unwrap();
+    let sql = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     for (course, name) in &last_saves {
         assert_eq!(&draft_display_name(&modulestore, &sql, course).await.unwrap(), name, "{course}: the author's last save is the head");
     }

@@ -6,12 +6,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use activities::contentstore::Contentstore;
-use activities::migration::MigrationActivities;
-use activities::modulestore::Modulestore;
-use activities::planned_reads::PlannedReads;
-use activities::s3::TranscriptBucket;
+use activities::steps::planned_reads::PlannedReads;
+use activities::stores::contentstore::Contentstore;
+use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::TranscriptBucket;
+use activities::temporal::MigrationActivities;
 use integration_tests::{clean_up, course_units, seed_isolated, stack_client, unique_tag};
+use model::CourseKey;
+use model::contract::video::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
+use model::plan::VideoPlan;
+use model::video::VideoUnit;
 use seed::Plan;
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
@@ -20,11 +24,8 @@ use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
-use workflows::CourseKey;
-use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult};
-use workflows::plan::VideoPlan;
-use workflows::steps::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
-use workflows::video::VideoUnit;
+use workflows::migrate_video::{MigrateVideo, MigrateVideoInput, VideoOutcome, VideoResult};
+use workflows::retry::RetrySettings;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
@@ -40,8 +41,10 @@ async fn user_adds_transcript(edxval: &AnyPool, bucket: &TranscriptBucket, edx_v
     let key = format!("video-transcripts/{}.sjson", &hex::encode(Sha256::digest(format!("user {edx_video_id} {language}").as_bytes()))[..32]);
     bucket.put_if_absent(&key, br#"{"start": [0], "end": [1000], "text": ["by a user"]}"#.to_vec()).await.unwrap();
     let mut conn = edxval.acquire().await.unwrap();
-    let video = activities::edxval::video(&mut conn, edx_video_id).await.unwrap().expect("the video is known to edx-val");
-    activities::edxval::create_transcript(&mut conn, video.id, &activities::edxval::VideoTranscript::custom_sjson(language, &key)).await.unwrap();
+    let video = activities::stores::edxval::video(&mut conn, edx_video_id).await.unwrap().expect("the video is known to edx-val");
+    activities::stores::edxval::create_transcript(&mut conn, video.id, &activities::stores::edxval::VideoTranscript::custom_sjson(language, &key))
+        .await
+        .unwrap();
     key
 }
 
@@ -65,7 +68,7 @@ fn injected(step: &str) -> ActivityError {
 impl FaultyActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        let plan = activities::diff::diff_video(&self.contentstore, &self.edxval, &unit, &self.reads).await.unwrap();
+        let plan = activities::steps::diff::diff_video(&self.contentstore, &self.edxval, &unit, &self.reads).await.unwrap();
         if self.fault == Fault::UserRowAfterDiff {
             let language = plan.migrate.keys().next().expect("a language to migrate");
             user_adds_transcript(&self.edxval, &self.bucket, &plan.edx_video_id, language).await;
@@ -78,9 +81,10 @@ impl FaultyActivities {
         if self.fault == Fault::AfterFirstUpload && self.uploads.load(Ordering::SeqCst) == 1 {
             return Err(injected("after the first upload"));
         }
-        let uploaded = activities::upload::upload_transcript(&self.contentstore, &self.bucket, &self.reads, &r.unit, &r.language, &r.planned, &r.key)
-            .await
-            .unwrap();
+        let uploaded =
+            activities::steps::upload::upload_transcript(&self.contentstore, &self.bucket, &self.reads, &r.unit, &r.language, &r.planned, &r.key)
+                .await
+                .unwrap();
         self.uploads.fetch_add(1, Ordering::SeqCst);
         Ok(uploaded)
     }
@@ -91,34 +95,34 @@ impl FaultyActivities {
             Fault::AfterAllUploads => Err(injected("after all uploads")),
             Fault::InsideCommit => {
                 // The transaction does its writes, then fails before it commits.
-                let mut tx = activities::edxval::begin_write(&self.edxval).await.unwrap();
-                let id = match activities::edxval::video(&mut tx, &r.edx_video_id).await.unwrap() {
+                let mut tx = activities::stores::edxval::begin_write(&self.edxval).await.unwrap();
+                let id = match activities::stores::edxval::video(&mut tx, &r.edx_video_id).await.unwrap() {
                     Some(video) => video.id,
                     None => {
-                        let video = activities::edxval::NewVideo {
+                        let video = activities::stores::edxval::NewVideo {
                             edx_video_id: &r.edx_video_id,
                             client_video_id: "external-video",
                             status: "external",
                             duration: 0.0,
                         };
-                        activities::edxval::create_video(&mut tx, &video).await.unwrap()
+                        activities::stores::edxval::create_video(&mut tx, &video).await.unwrap()
                     }
                 };
-                activities::edxval::link_course_video(&mut tx, &r.course_key, id).await.unwrap();
+                activities::stores::edxval::link_course_video(&mut tx, &r.course_key, id).await.unwrap();
                 for (language, key) in &r.transcripts {
-                    let row = activities::edxval::VideoTranscript::custom_sjson(language, key);
-                    activities::edxval::create_transcript(&mut tx, id, &row).await.unwrap();
+                    let row = activities::stores::edxval::VideoTranscript::custom_sjson(language, key);
+                    activities::stores::edxval::create_transcript(&mut tx, id, &row).await.unwrap();
                 }
                 drop(tx);
                 Err(injected("inside the commit"))
             }
-            Fault::AfterFirstUpload | Fault::UserRowAfterDiff => Ok(activities::commit::commit_video(&self.edxval, &r).await.unwrap()),
+            Fault::AfterFirstUpload | Fault::UserRowAfterDiff => Ok(activities::steps::commit::commit_video(&self.edxval, &r).await.unwrap()),
         }
     }
 
     #[activity(name = "compensate_delete")]
     pub async fn compensate(self: Arc<Self>, _ctx: ActivityContext, r: CompensateRequest) -> Result<Vec<String>, ActivityError> {
-        Ok(activities::compensate::compensate(&self.bucket, &self.edxval, &r.keys).await.unwrap())
+        Ok(activities::steps::compensate::compensate(&self.bucket, &self.edxval, &r.keys).await.unwrap())
     }
 }
 
@@ -130,7 +134,6 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
         unit: unit.clone(),
         dry_run: false,
         retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() },
-        write_back_by_course: false,
     };
     let id = format!("test-fault-{}", unique_tag("w"));
     let (ran, result) = tokio::join!(worker.run(), async {
@@ -159,7 +162,7 @@ async fn edxval_state(edxval: &AnyPool, course_key: &str) -> (i64, BTreeSet<Stri
 }
 
 struct DemoCourse {
-    settings: activities::settings::StoreSettings,
+    settings: activities::stores::settings::StoreSettings,
     modulestore: Modulestore,
     edxval: AnyPool,
     bucket: TranscriptBucket,
@@ -171,7 +174,7 @@ struct DemoCourse {
 async fn demo_course(test: &str) -> DemoCourse {
     let (settings, _, manifest) = seed_isolated(test, Plan { bulk_courses: 0, ..Plan::default() }).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
-    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let edxval = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let course = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.clone();
     let units = course_units(&modulestore, &course.parse::<CourseKey>().unwrap()).await;
@@ -213,7 +216,6 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
             edxval: edxval.clone(),
             bucket: bucket.clone(),
-            split_writes: Default::default(),
             planned_reads: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
@@ -251,8 +253,8 @@ async fn a_transcript_a_user_adds_between_diff_and_commit_is_kept_and_ours_is_re
     assert_eq!(commit.kept_users.iter().collect::<Vec<_>>(), [&language], "the user's row wins");
     assert_eq!(done.compensated.len(), 1, "our object for that language is deleted again");
     let mut conn = edxval.acquire().await.unwrap();
-    let video = activities::edxval::video(&mut conn, &done.plan.edx_video_id).await.unwrap().unwrap();
-    let user_key = activities::edxval::transcripts(&mut conn, video.id).await.unwrap()[&language].transcript.clone();
+    let video = activities::stores::edxval::video(&mut conn, &done.plan.edx_video_id).await.unwrap().unwrap();
+    let user_key = activities::stores::edxval::transcripts(&mut conn, video.id).await.unwrap()[&language].transcript.clone();
     assert_ne!(user_key, done.compensated[0]);
     let after = bucket.list("").await.unwrap();
     let added: BTreeSet<&String> = after.iter().filter(|k| !objects_before.contains(k)).collect();

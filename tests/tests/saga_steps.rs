@@ -2,20 +2,20 @@
 
 use std::collections::BTreeMap;
 
-use activities::commit::{CommitRequest, commit_video};
-use activities::compensate::compensate;
-use activities::contentstore::Contentstore;
-use activities::diff::diff_video;
-use activities::modulestore::Modulestore;
-use activities::planned_reads::PlannedReads;
-use activities::s3::{PutOutcome, TranscriptBucket};
-use activities::upload::{UploadError, Uploaded, upload_transcript};
+use activities::steps::commit::{CommitRequest, commit_video};
+use activities::steps::compensate::compensate;
+use activities::steps::diff::diff_video;
+use activities::steps::planned_reads::PlannedReads;
+use activities::steps::upload::{UploadError, Uploaded, upload_transcript};
+use activities::stores::contentstore::Contentstore;
+use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::{PutOutcome, TranscriptBucket};
 use integration_tests::{clean_up, course_units, edxval_read, seed_isolated};
+use model::CourseKey;
+use model::ids::transcript_key;
+use model::video::VideoUnit;
 use seed::Plan;
 use sha2::{Digest, Sha256};
-use workflows::CourseKey;
-use workflows::ids::transcript_key;
-use workflows::video::VideoUnit;
 
 async fn unit(modulestore: &Modulestore, course: &CourseKey, block_id: &str) -> VideoUnit {
     course_units(modulestore, course).await.into_iter().find(|u| u.usage_key.block_id == block_id).unwrap()
@@ -26,7 +26,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let (settings, _, manifest) = seed_isolated("saga", Plan { bulk_courses: 0, ..Plan::default() }).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
-    let edxval = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let edxval = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let demo = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap();
     let course: CourseKey = demo.course_key.parse().unwrap();
@@ -35,7 +35,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
 
     // A video without edx_video_id: upload each language, retry each upload, commit, retry.
     let video = unit(&modulestore, &course, "lecture1_transcripts_only").await;
-    let usage_key = video.usage_key.to_string();
+    let usage_key = video.usage_key.clone();
     let plan = diff_video(&contentstore, &edxval, &video, &reads).await.unwrap();
     assert_eq!(plan.migrate.len(), 3);
     let mut keys = BTreeMap::new();
@@ -50,7 +50,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         assert_eq!(upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
         keys.insert(language.clone(), key);
     }
-    let request = CommitRequest { course_key: demo.course_key.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
+    let request = CommitRequest { course_key: course.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
     let first = commit_video(&edxval, &request).await.unwrap();
     assert!(first.external_video_created);
     assert_eq!(first.recorded.len(), 3);
@@ -67,7 +67,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
 
     // A key that holds someone else's object is never overwritten.
     let (language, planned) = plan.migrate.iter().next().unwrap();
-    let foreign = transcript_key(&run_id, "someone else", language);
+    let foreign = transcript_key(&run_id, &course.usage_key("video", "someone else"), language);
     assert_eq!(bucket.put_if_absent(&foreign, b"{}".to_vec()).await.unwrap(), PutOutcome::Created);
     let conflict = upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &foreign).await.unwrap_err();
     assert!(matches!(conflict, UploadError::Conflict(_)) && !conflict.is_retryable(), "{conflict}");
@@ -88,20 +88,20 @@ async fn upload_commit_and_compensate_keep_every_promise() {
 
     // A transcript a user adds between diff and commit wins; compensation removes our object.
     let known = unit(&modulestore, &course, "lecture5_known_to_edxval").await;
-    let known_key = known.usage_key.to_string();
+    let known_key = known.usage_key.clone();
     let plan = diff_video(&contentstore, &edxval, &known, &reads).await.unwrap();
     assert_eq!(plan.migrate.keys().collect::<Vec<_>>(), ["de"]);
     let ours = transcript_key(&run_id, &known_key, "de");
     upload_transcript(&contentstore, &bucket, &reads, &known, "de", &plan.migrate["de"], &ours).await.unwrap();
-    let users = format!("video-transcripts/{}.sjson", &transcript_key(&run_id, "user upload", "de")[18..50]);
+    let users = format!("video-transcripts/{}.sjson", &transcript_key(&run_id, &course.usage_key("video", "user upload"), "de")[18..50]);
     {
         let mut conn = edxval.acquire().await.unwrap();
-        let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
-        let row = activities::edxval::VideoTranscript::custom_sjson("de", &users);
-        activities::edxval::create_transcript(&mut conn, video.id, &row).await.unwrap();
+        let video = activities::stores::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
+        let row = activities::stores::edxval::VideoTranscript::custom_sjson("de", &users);
+        activities::stores::edxval::create_transcript(&mut conn, video.id, &row).await.unwrap();
     }
     let request = CommitRequest {
-        course_key: demo.course_key.clone(),
+        course_key: course.clone(),
         edx_video_id: plan.edx_video_id.clone(),
         transcripts: BTreeMap::from([("de".to_string(), ours.clone())]),
     };
@@ -110,7 +110,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     assert_eq!(compensate(&bucket, &edxval, std::slice::from_ref(&ours)).await.unwrap(), vec![ours.clone()]);
     assert_eq!(bucket.get(&ours).await.unwrap(), None, "no orphan object remains");
     let mut conn = edxval.acquire().await.unwrap();
-    let video = activities::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
-    assert_eq!(activities::edxval::transcripts(&mut conn, video.id).await.unwrap()["de"].transcript, users, "the user's row stands");
+    let video = activities::stores::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();
+    assert_eq!(activities::stores::edxval::transcripts(&mut conn, video.id).await.unwrap()["de"].transcript, users, "the user's row stands");
     clean_up(&settings).await;
 }

@@ -2,13 +2,13 @@
 
 use std::process::Command;
 
-use activities::contentstore::Contentstore;
-use activities::s3::{PutOutcome, TranscriptBucket};
-use activities::settings::StoreSettings;
+use activities::stores::contentstore::Contentstore;
+use activities::stores::s3::{PutOutcome, TranscriptBucket};
+use activities::stores::settings::StoreSettings;
 use bson::doc;
 use futures::AsyncWriteExt;
 use integration_tests::{clean_up, isolated_settings, stack_env, unique_tag};
-use workflows::CourseKey;
+use model::CourseKey;
 
 #[test]
 fn the_temporal_cli_lists_the_namespace_and_our_search_attributes() {
@@ -50,7 +50,7 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
     let settings = isolated_settings(&tag);
     let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
     let course: CourseKey = "edX/DemoX/2013_Fall".parse().unwrap();
-    let id = activities::contentstore::asset_id(&course, "subs_round_trip.srt.sjson");
+    let id = activities::stores::contentstore::asset_id(&course, "subs_round_trip.srt.sjson");
     assert!(id.as_document().is_some(), "old-style courses key assets by subdocument");
     // Written by the driver's own GridFS, in chunks smaller than the file.
     let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
@@ -72,7 +72,7 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
 #[tokio::test]
 async fn the_edxval_tables_are_the_ones_django_created() {
     let settings = StoreSettings::from_env(&stack_env()).unwrap();
-    let pool = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let pool = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let applied: Vec<(String, String)> = sqlx::query_as("SELECT app, name FROM django_migrations ORDER BY id").fetch_all(&pool).await.unwrap();
     let mut edxval: Vec<&str> = applied.iter().filter(|(app, _)| app == "edxval").map(|(_, name)| name.as_str()).collect();
     edxval.sort();

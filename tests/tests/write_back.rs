@@ -4,14 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use activities::modulestore::{Modulestore, STRUCTURES};
-use activities::split_course_index::current_head;
-use activities::write_back::write_back_page;
+use activities::steps::write_back::write_back_page;
+use activities::stores::modulestore::{Modulestore, STRUCTURES};
+use activities::stores::split_course_index::current_head;
 use bson::{Document, doc};
 use integration_tests::{clean_up, course_units, seed_isolated};
+use model::contract::course::{VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest};
+use model::{Branch, CourseKey, UsageKey};
 use seed::Plan;
-use workflows::steps::{VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest};
-use workflows::{Branch, CourseKey, UsageKey};
 
 fn request(usage_key: &UsageKey, edx_video_id: &str) -> WriteBackRequest {
     WriteBackRequest { usage_key: usage_key.clone(), edx_video_id: edx_video_id.into(), branches: Branch::ALL.into_iter().collect() }
@@ -28,7 +28,7 @@ async fn a_page_writes_one_structure_version_per_branch_and_keeps_authors_ids() 
     let plan = Plan { showcase: false, bulk_courses: 1, videos_per_course: 5, languages_per_video: 1, bulk_old_mongo: false, ..Plan::default() };
     let (settings, _, manifest) = seed_isolated("wb", plan).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
-    let sql = activities::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let sql = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let course: CourseKey = manifest.courses[0].course_key.parse().unwrap();
     assert!(!course.old_style);
     let units = course_units(&modulestore, &course).await;

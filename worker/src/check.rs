@@ -2,11 +2,11 @@
 //! settings and says what it finds, so an operator knows the configuration is right before a
 //! migration starts. Prints no secret.
 
-use activities::contentstore::Contentstore;
-use activities::edxval;
-use activities::modulestore::Modulestore;
-use activities::s3::TranscriptBucket;
-use activities::settings::redact_url;
+use activities::stores::contentstore::Contentstore;
+use activities::stores::edxval;
+use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::{self, TranscriptBucket};
+use activities::stores::settings::redact_url;
 use anyhow::Context;
 use temporalio_client::Connection;
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;
@@ -63,7 +63,7 @@ async fn contentstore(config: &Config) -> anyhow::Result<String> {
 async fn s3(config: &Config) -> anyhow::Result<String> {
     let bucket = TranscriptBucket::connect(&config.stores.s3).await;
     let listed = bucket.client().list_objects_v2().bucket(bucket.bucket()).prefix("video-transcripts/").max_keys(1).send().await;
-    listed.map_err(|e| anyhow::anyhow!("{}", activities::s3::describe(&e)))?;
+    listed.map_err(|e| anyhow::anyhow!("{}", s3::sdk_error_text(&e)))?;
     Ok("bucket readable".into())
 }
 

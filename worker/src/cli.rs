@@ -80,7 +80,7 @@ async fn run() -> ExitCode {
 }
 
 async fn list_courses(config: &config::Config) -> anyhow::Result<()> {
-    let modulestore = activities::modulestore::Modulestore::connect(&config.stores.modulestore).await?;
+    let modulestore = activities::stores::modulestore::Modulestore::connect(&config.stores.modulestore).await?;
     let listing = modulestore.course_keys().await?;
     for course in &listing.courses {
         println!("{course}");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use activities::settings::{Env, Secret, SettingsError, StoreSettings};
+use activities::stores::settings::{Env, Secret, SettingsError, StoreSettings};
 use anyhow::Context;
 use temporalio_client::{ClientTlsOptions, ConnectionOptions, TlsOptions, Url};
 

@@ -1,12 +1,13 @@
 //! The Temporal worker: the workflows and activities of the migration on one task queue. Run as
 //! many as you like, on as many hosts: they share nothing but Temporal and the stores.
 
-use activities::contentstore::Contentstore;
-use activities::migration::MigrationActivities;
-use activities::modulestore::Modulestore;
-use activities::s3::TranscriptBucket;
-use activities::settings::StoreSettings;
-use activities::throttle::Throttle;
+use activities::stores::contentstore::Contentstore;
+use activities::stores::edxval;
+use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::TranscriptBucket;
+use activities::stores::settings::StoreSettings;
+use activities::stores::throttle::Throttle;
+use activities::temporal::MigrationActivities;
 use anyhow::Context;
 use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::runtime::RuntimeOptions;
@@ -29,9 +30,8 @@ pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<Migr
     Ok(MigrationActivities {
         modulestore: Modulestore::connect(&stores.modulestore).await.context("connecting to the modulestore")?.throttled(mongo_reads.clone()),
         contentstore: Contentstore::connect(&stores.contentstore).await.context("connecting to the contentstore")?.throttled(mongo_reads),
-        edxval: activities::edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
+        edxval: edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
         bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
-        split_writes: Default::default(),
         planned_reads: Default::default(),
     })
 }

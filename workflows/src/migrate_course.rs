@@ -7,38 +7,24 @@
 //! course's `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
 //! Every real run is recorded in the course log; a dry run writes nothing anywhere.
 //!
-//! Operators steer it with the `pause`, `resume` and `tune` signals (see `operate`); pausing
-//! lets the videos in flight finish and starts no new one until `resume`, across worker
-//! restarts and continue-as-new alike.
+//! Operators steer it with the `pause`, `resume` and `tune` signals (see `controller`).
 
+use model::contract::course::{
+    BeginCourseRun, CourseCounts, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, VideoFailure, VideoWriteBack, WriteBackPage,
+};
+use model::contract::{BeginRun, Discover, FinishRun, RecordRunFailures, Validate, WriteBack};
+use model::video::VideoUnit;
+use model::{CourseKey, UsageKey};
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
-use temporalio_common::error::IncomingError;
-use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
 use temporalio_sdk::workflows::{workflow, workflow_methods};
-use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy,
-    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
-};
+use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination};
 
-use crate::migrate_video::{MigrateVideo, MigrateVideoInput, RetrySettings, VideoOutcome, VideoResult, describe, summarized, write_back_failed};
-use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, bad_input, in_lanes, millis, pace, read_input};
-use crate::steps::{
-    BeginCourseRun, BeginRun, CourseCounts, Discover, FinishCourseRun, FinishRun, FlagOutcome, PageRequest, RecordFailures, RecordRunFailures,
-    Validate, VideoFailure, VideoWriteBack, WriteBackPage, WriteBackPageIds, WriteBackRequest,
-};
-use crate::video::VideoUnit;
-use crate::{CourseKey, UsageKey};
-
-/// Search attributes the workflows set, so that runs can be found in the UI and with
-/// `temporal workflow list --query "CourseKey='…'"`.
-pub const COURSE_KEY: SearchAttributeKey<String> = SearchAttributeKey::keyword("CourseKey");
-pub const DRY_RUN: SearchAttributeKey<bool> = SearchAttributeKey::bool("DryRun");
-
-/// Runs since this patch write the ids of a page's videos back in one activity after the
-/// page's transactions, one structure version per branch for the page instead of one per video.
-/// Runs before it let each video write its own.
-pub const PAGE_WRITE_BACK: &str = "page-write-back";
+use crate::controller::{self, Control, MigrationState, Phase, Steered, Tuning, child_failure, child_options, keep_first};
+use crate::input::{bad_input, read_input};
+use crate::lanes::{in_lanes, millis, pace};
+use crate::migrate_video::{MigrateVideo, MigrateVideoInput, VideoOutcome, VideoResult, write_back_failed};
+use crate::retry::{RetrySettings, Steps, failure_text};
 
 /// How many failures the workflow's result lists; the course log has all of them.
 pub const FAILURES_SHOWN: usize = 50;
@@ -72,7 +58,7 @@ fn default_page_size() -> u32 {
 /// The input, as given to `temporal workflow start --input '{…}'`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MigrateCourseInput {
-    pub course_key: String,
+    pub course_key: CourseKey,
     #[serde(default)]
     pub dry_run: bool,
     #[serde(default = "default_in_flight")]
@@ -92,7 +78,7 @@ pub struct MigrateCourseInput {
 impl MigrateCourseInput {
     pub fn new(course_key: &CourseKey, dry_run: bool) -> Self {
         Self {
-            course_key: course_key.to_string(),
+            course_key: course_key.clone(),
             dry_run,
             max_videos_in_flight: default_in_flight(),
             videos_per_minute: 0,
@@ -113,23 +99,21 @@ pub struct Carried {
     pub failures: Vec<VideoFailure>,
     pub plans: Vec<PlannedVideo>,
     /// Whether an operator paused the run (a signal the previous run received).
-    #[serde(default)]
     pub paused: bool,
-    #[serde(default)]
     pub videos_started: u32,
 }
 
 /// A dry run's finding for one video.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedVideo {
-    pub usage_key: String,
+    pub usage_key: UsageKey,
     pub edx_video_id: String,
     pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CourseResult {
-    pub course_key: String,
+    pub course_key: CourseKey,
     pub dry_run: bool,
     pub run_number: u32,
     pub counts: CourseCounts,
@@ -146,47 +130,24 @@ pub struct CourseResult {
 /// Progress, for `temporal workflow query --workflow-id … --name progress`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
-    pub course_key: String,
-    pub state: MigrationState,
+    pub course_key: Option<CourseKey>,
+    #[serde(flatten)]
+    pub control: Control<UsageKey>,
     /// `discover`, `migrate`, `write back`, `validate`, `finish` or `done`.
     pub stage: String,
-    pub paused: bool,
     /// The limits in force (changed with the `tune` signal).
     pub max_videos_in_flight: u32,
     pub videos_per_minute: u32,
-    /// Videos in the course (known once the first page is read).
-    pub total: Option<u32>,
     pub started: u32,
-    pub done: u32,
-    pub failed: u32,
-    /// Videos with nothing to migrate.
-    pub skipped: u32,
-    pub in_flight: Vec<String>,
-    /// Videos per minute lately, and the time left at that rate.
-    pub throughput: Throughput,
     pub counts: CourseCounts,
-    /// Why the last `tune` signal was not applied.
-    pub tuning_error: Option<String>,
 }
 
 impl Progress {
     fn show_counts(&mut self, carried: &Carried) {
         let counts = &carried.counts;
-        (self.done, self.failed, self.skipped, self.started) = (counts.videos, counts.failed, counts.nothing_to_migrate, carried.videos_started);
+        (self.control.done, self.control.failed, self.control.skipped) = (counts.videos, counts.failed, counts.nothing_to_migrate);
+        self.started = carried.videos_started;
         self.counts = counts.clone();
-    }
-
-    /// The state the run is in now; `Some` when it changed, to be upserted.
-    fn refresh_state(&mut self) -> Option<MigrationState> {
-        let state = match (self.paused, self.stage.as_str()) {
-            (true, _) => MigrationState::Paused,
-            (false, "validate" | "finish") => MigrationState::Validating,
-            (false, _) => MigrationState::Running,
-        };
-        (state != self.state).then(|| {
-            self.state = state;
-            state
-        })
     }
 }
 
@@ -194,28 +155,29 @@ impl Progress {
 #[derive(Default)]
 pub struct MigrateCourse {
     progress: Progress,
-    /// Videos whose child workflow is running or about to start.
-    running: u32,
     /// When the next video may start under `videos_per_minute` (workflow time, ms).
     next_start_ms: u64,
 }
 
-fn course_failed(message: String) -> WorkflowTermination {
-    ApplicationFailure::builder(message).type_name("CourseFailed".to_string()).non_retryable(true).build().into()
+impl Steered for MigrateCourse {
+    type Child = UsageKey;
+
+    fn control(&self) -> &Control<UsageKey> {
+        &self.progress.control
+    }
+
+    fn control_mut(&mut self) -> &mut Control<UsageKey> {
+        &mut self.progress.control
+    }
+
+    fn apply(&mut self, tuning: &Tuning) {
+        self.progress.max_videos_in_flight = tuning.max_videos_in_flight.unwrap_or(self.progress.max_videos_in_flight);
+        self.progress.videos_per_minute = tuning.videos_per_minute.unwrap_or(self.progress.videos_per_minute);
+    }
 }
 
-/// The message of the innermost application failure of a child: the video's own reason.
-pub(crate) fn child_failure(error: &ChildWorkflowExecutionError) -> String {
-    let mut found = None;
-    let mut cause = error.cause();
-    while let Some(incoming) = cause {
-        if let IncomingError::Application(app) = incoming {
-            found = Some(app.to_string());
-            break;
-        }
-        cause = incoming.cause();
-    }
-    found.unwrap_or_else(|| error.to_string())
+fn course_failed(message: String) -> WorkflowTermination {
+    ApplicationFailure::builder(message).type_name("CourseFailed".to_string()).non_retryable(true).build().into()
 }
 
 /// Adds one video's result to the run's counts (and its plan, on dry runs).
@@ -258,27 +220,22 @@ impl MigrateCourse {
     #[run(name = "MigrateCourse")]
     pub async fn run(ctx: &mut WorkflowContext<Self>, raw: serde_json::Value) -> WorkflowResult<CourseResult> {
         let input: MigrateCourseInput = read_input("MigrateCourse", raw)?;
-        let course: CourseKey =
-            input.course_key.parse().map_err(|e| bad_input(format!("invalid MigrateCourse input: course_key {:?}: {e}", input.course_key)))?;
-        let expected_id = course_workflow_id(&course, input.dry_run);
-        if ctx.workflow_id() != expected_id {
+        let course = input.course_key.clone();
+        let workflow_id = course_workflow_id(&course, input.dry_run);
+        if ctx.workflow_id() != workflow_id {
             return Err(bad_input(format!(
-                "course {course}: start this migration with --workflow-id {expected_id:?}, so that the course cannot run twice at once"
+                "course {course}: start this migration with --workflow-id {workflow_id:?}, so that the course cannot run twice at once"
             )));
         }
         ctx.state_mut(|s| {
-            s.progress.course_key = course.to_string();
+            s.progress.course_key = Some(course.clone());
             s.progress.max_videos_in_flight = input.max_videos_in_flight.max(1);
             s.progress.videos_per_minute = input.videos_per_minute;
-            // A pause may have come with the start, before this line ran.
-            s.progress.paused |= input.carried.as_ref().is_some_and(|c| c.paused);
-            s.progress.refresh_state();
         });
-        let result = Self::run_page(ctx, input, course, expected_id).await;
-        if let Err(WorkflowTermination::Failed(_)) = &result {
-            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(MigrationState::Failed.as_str().to_string())]);
-        }
-        result
+        let carried_pause = input.carried.as_ref().is_some_and(|c| c.paused);
+        controller::begin(ctx, carried_pause, input.carried.is_none(), Some(&course), input.dry_run);
+        let result = Self::run_page(ctx, input, workflow_id).await;
+        controller::failed_if_failing(ctx, result)
     }
 
     #[query]
@@ -288,81 +245,45 @@ impl MigrateCourse {
 
     /// Starts no new video (nor page, nor validation) until `resume`; videos in flight finish.
     #[signal]
-    pub fn pause(&mut self, ctx: &mut SyncWorkflowContext<Self>, _input: RawValue) {
-        self.progress.paused = true;
-        self.show_state(ctx);
+    pub async fn pause(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
+        controller::set_paused(ctx, true).await;
     }
 
     #[signal]
-    pub fn resume(&mut self, ctx: &mut SyncWorkflowContext<Self>, _input: RawValue) {
-        self.progress.paused = false;
-        self.show_state(ctx);
+    pub async fn resume(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
+        controller::set_paused(ctx, false).await;
     }
 
     /// Changes `max_videos_in_flight` and `videos_per_minute` of the running migration.
     #[signal]
-    pub fn tune(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: RawValue) {
-        match Tuning::from_signal(&input) {
-            Err(error) => self.progress.tuning_error = Some(error),
-            Ok(tuning) => {
-                self.progress.tuning_error = None;
-                if let Some(max) = tuning.max_videos_in_flight {
-                    self.progress.max_videos_in_flight = max;
-                }
-                if let Some(per_minute) = tuning.videos_per_minute {
-                    self.progress.videos_per_minute = per_minute;
-                }
-            }
-        }
+    pub async fn tune(ctx: &mut WorkflowContext<Self>, input: RawValue) {
+        controller::tune(ctx, &input).await;
     }
 }
 
 impl MigrateCourse {
-    fn show_state(&mut self, ctx: &SyncWorkflowContext<Self>) {
-        if let Some(state) = self.progress.refresh_state() {
-            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
-        }
+    fn set_stage(ctx: &WorkflowContext<Self>, stage: &str) {
+        ctx.state_mut(|s| s.progress.stage = stage.into());
+        let phase = if matches!(stage, "validate" | "finish") { Phase::Validating } else { Phase::Working };
+        controller::set_phase(ctx, phase);
     }
 
-    fn set_stage(ctx: &mut WorkflowContext<Self>, stage: &str) {
-        let changed = ctx.state_mut(|s| {
-            s.progress.stage = stage.into();
-            s.progress.refresh_state()
-        });
-        if let Some(state) = changed {
-            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
-        }
-    }
-
-    /// Waits while the run is paused.
-    async fn while_paused(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
-        ctx.wait_condition(|s| !s.progress.paused).await.map_err(|_| WorkflowTermination::cancelled())
-    }
-
-    /// One page: discover, migrate its videos, then continue as new, or validate and finish
-    /// after the last page.
-    async fn run_page(
-        ctx: &mut WorkflowContext<Self>,
-        input: MigrateCourseInput,
-        course: CourseKey,
-        workflow_id: String,
-    ) -> WorkflowResult<CourseResult> {
-        let activity = input.retry.activity_options();
+    /// One page: discover, migrate its videos, write their ids back, then continue as new, or
+    /// validate and finish after the last page.
+    async fn run_page(ctx: &WorkflowContext<Self>, input: MigrateCourseInput, workflow_id: String) -> WorkflowResult<CourseResult> {
+        let course = &input.course_key;
+        let steps = Steps::new(ctx, &input.retry);
         let mut carried = match input.carried.clone() {
             Some(carried) => carried,
             None => {
-                ctx.upsert_search_attributes([
-                    COURSE_KEY.value_set(course.to_string()),
-                    DRY_RUN.value_set(input.dry_run),
-                    MIGRATION_STATE.value_set(ctx.state(|s| s.progress.state).as_str().to_string()),
-                ]);
                 let run_number = match input.dry_run {
                     true => 0,
                     false => {
                         let begin = BeginCourseRun { course_key: course.clone(), workflow_id, first_run_id: ctx.run_id().to_string() };
-                        ctx.execute_activity(BeginRun, begin, summarized(&activity, format!("open the course log of {course}")))
+                        steps
+                            .activity(BeginRun, begin, format!("open the course log of {course}"))
                             .await
-                            .map_err(|e| course_failed(format!("course {course}: opening the course log failed: {}", describe(&e))))?
+                            .map_err(|e| course_failed(format!("course {course}: opening the course log failed: {}", failure_text(&e))))?
                     }
                 };
                 Carried { run_number, ..Carried::default() }
@@ -371,24 +292,22 @@ impl MigrateCourse {
         ctx.state_mut(|s| s.progress.show_counts(&carried));
 
         Self::set_stage(ctx, "discover");
-        Self::while_paused(ctx).await?;
+        controller::while_paused(ctx).await?;
         let page = PageRequest { course_key: course.clone(), after: carried.after.clone(), page_size: input.page_size.max(1) };
-        let discovered = ctx
-            .execute_activity(Discover, page, summarized(&activity, format!("discover the videos of {course}")))
+        let discovered = steps
+            .activity(Discover, page, format!("discover the videos of {course}"))
             .await
-            .map_err(|e| course_failed(format!("course {course}: reading its videos failed: {}", describe(&e))))?;
+            .map_err(|e| course_failed(format!("course {course}: reading its videos failed: {}", failure_text(&e))))?;
         if !discovered.course_exists {
             return Err(course_failed(format!("course {course}: the modulestore has no such course")));
         }
-        ctx.state_mut(|s| s.progress.total = Some(discovered.total_videos));
+        ctx.state_mut(|s| s.progress.control.total = Some(discovered.total_videos));
 
         Self::set_stage(ctx, "migrate");
-        let write_back_by_course = !input.dry_run && ctx.patched(PAGE_WRITE_BACK);
-        let usage_keys: Vec<UsageKey> = discovered.units.iter().map(|u| u.usage_key.clone()).collect();
-        let mut results = Self::migrate_videos(ctx, &input, discovered.units, write_back_by_course).await?;
-        if write_back_by_course {
+        let mut results = Self::migrate_videos(ctx, &input, discovered.units).await?;
+        if !input.dry_run {
             Self::set_stage(ctx, "write back");
-            Self::write_back(ctx, &course, &activity, &usage_keys, &mut results).await;
+            Self::write_back(&steps, course, &mut results).await;
         }
         let failures_before = carried.failures.len();
         carried.videos_started += results.len() as u32;
@@ -398,7 +317,7 @@ impl MigrateCourse {
         ctx.state_mut(|s| s.progress.show_counts(&carried));
         if !input.dry_run {
             let failures = carried.failures[failures_before..].to_vec();
-            Self::record_failures(ctx, &course, carried.run_number, failures, &activity).await?;
+            Self::record_failures(&steps, course, carried.run_number, failures).await?;
         }
         // Only the first failures and plans travel on; the counts keep the totals.
         carried.failures.truncate(FAILURES_SHOWN);
@@ -408,32 +327,26 @@ impl MigrateCourse {
             carried.after = Some(next);
             // The next run keeps what operators changed meanwhile.
             let (paused, max_videos_in_flight, videos_per_minute) =
-                ctx.state(|s| (s.progress.paused, s.progress.max_videos_in_flight, s.progress.videos_per_minute));
+                ctx.state(|s| (s.progress.control.paused, s.progress.max_videos_in_flight, s.progress.videos_per_minute));
             carried.paused = paused;
-            let next_input = MigrateCourseInput { carried: Some(carried), max_videos_in_flight, videos_per_minute, ..input };
-            let raw = serde_json::to_value(&next_input).map_err(|e| course_failed(format!("course {course}: {e}")))?;
-            return match ctx.continue_as_new(raw, ContinueAsNewOptions::default()) {
-                Err(continued) => Err(continued),
-                Ok(never) => match never {},
-            };
+            let next_input = MigrateCourseInput { carried: Some(carried), max_videos_in_flight, videos_per_minute, ..input.clone() };
+            return controller::continue_as_new(ctx, &next_input);
         }
         let flag = match input.dry_run {
             true => FlagOutcome::default(),
-            false => Self::validate_and_finish(ctx, &course, &activity, &mut carried, input.page_size.max(1)).await?,
+            false => Self::validate_and_finish(ctx, &steps, course, &mut carried, input.page_size.max(1)).await?,
         };
-        Self::set_stage(ctx, "done");
-        let passed = carried.counts.failed == 0 && carried.counts.validation_failures == 0;
-        let state = match (input.dry_run, passed) {
+        ctx.state_mut(|s| s.progress.stage = "done".into());
+        let state = match (input.dry_run, carried.counts.passed()) {
             (true, _) => MigrationState::Planned,
             (false, true) => MigrationState::Passed,
             (false, false) => MigrationState::Failed,
         };
-        ctx.state_mut(|s| s.progress.state = state);
-        ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        controller::set_phase(ctx, Phase::Ended(state));
         let failures_total = carried.counts.failed + carried.counts.validation_failures;
         let plans_total = if input.dry_run { carried.counts.planned } else { 0 };
         Ok(CourseResult {
-            course_key: course.to_string(),
+            course_key: course.clone(),
             dry_run: input.dry_run,
             run_number: carried.run_number,
             more_failures: failures_total.saturating_sub(carried.failures.len() as u32),
@@ -444,9 +357,7 @@ impl MigrateCourse {
             plans: carried.plans,
         })
     }
-}
 
-impl MigrateCourse {
     /// One child per video, at most `max_videos_in_flight` at a time and `videos_per_minute`
     /// started per minute (both read live, so `tune` takes effect at once), none while paused.
     /// Results come in the units' order.
@@ -454,13 +365,11 @@ impl MigrateCourse {
         ctx: &WorkflowContext<Self>,
         input: &MigrateCourseInput,
         units: Vec<VideoUnit>,
-        write_back_by_course: bool,
     ) -> WorkflowResult<Vec<Result<VideoResult, VideoFailure>>> {
-        let may_start = |s: &Self| !s.progress.paused && s.running < s.progress.max_videos_in_flight;
-        in_lanes(ctx, units, may_start, |unit| async move {
+        let room = |s: &Self| s.progress.control.running < s.progress.max_videos_in_flight;
+        in_lanes(ctx, units, room, |unit| async move {
             let now = millis(ctx.workflow_time());
             let wait = ctx.state_mut(|s| {
-                s.running += 1;
                 s.progress.started += 1;
                 let per_minute = s.progress.videos_per_minute;
                 pace(&mut s.next_start_ms, now, per_minute)
@@ -468,67 +377,37 @@ impl MigrateCourse {
             if let Some(wait) = wait {
                 ctx.timer(wait).await;
             }
-            let result = Self::migrate_video(ctx, input, unit, write_back_by_course).await;
-            let now = millis(ctx.workflow_time());
-            ctx.state_mut(|s| {
-                s.running -= 1;
-                s.progress.done += 1;
-                let remaining = s.progress.total.map(|total| total.saturating_sub(s.progress.done));
-                s.progress.throughput.completed(now, remaining);
-            });
-            result
+            Self::migrate_video(ctx, input, unit).await
         })
         .await
     }
 
-    async fn migrate_video(
-        ctx: &WorkflowContext<Self>,
-        input: &MigrateCourseInput,
-        unit: VideoUnit,
-        write_back_by_course: bool,
-    ) -> Result<VideoResult, VideoFailure> {
+    async fn migrate_video(ctx: &WorkflowContext<Self>, input: &MigrateCourseInput, unit: VideoUnit) -> Result<VideoResult, VideoFailure> {
         let usage_key = unit.usage_key.clone();
-        let failure = |message: String| VideoFailure { usage_key: usage_key.to_string(), message };
-        let options = ChildWorkflowOptions::builder()
-            .workflow_id(video_workflow_id(&usage_key, input.dry_run))
-            // A video's transaction finishes (or rolls back) even if its course run is stopped.
-            .parent_close_policy(ParentClosePolicy::Abandon)
-            .static_summary(usage_key.to_string())
-            .search_attributes(SearchAttributes::new([COURSE_KEY.value_set(usage_key.course.to_string()), DRY_RUN.value_set(input.dry_run)]))
-            .build();
-        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone(), write_back_by_course };
+        let failure = |message: String| VideoFailure { usage_key: usage_key.clone(), message };
+        let options = child_options(video_workflow_id(&usage_key, input.dry_run), &usage_key.course, usage_key.to_string(), input.dry_run, None);
+        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
         let child_input = serde_json::to_value(child_input).expect("video input serializes");
-        ctx.state_mut(|s| s.progress.in_flight.push(usage_key.to_string()));
+        ctx.state_mut(|s| s.progress.control.entered(usage_key.clone()));
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
             Err(error) => Err(failure(format!("video {usage_key}: its migration could not start: {error}"))),
             Ok(started) => started.result().await.map_err(|error| failure(child_failure(&error))),
         };
-        ctx.state_mut(|s| s.progress.in_flight.retain(|k| k != &usage_key.to_string()));
+        ctx.state_mut(|s| s.progress.control.left(&usage_key));
         result
     }
 
     /// Writes the ids of the page's videos back into their blocks, in one activity: one new
     /// structure version per split branch. A video whose write-back fails fails: edx-val keeps
     /// its transcripts, and its next run writes the id again.
-    async fn write_back(
-        ctx: &mut WorkflowContext<Self>,
-        course: &CourseKey,
-        activity: &ActivityOptions,
-        usage_keys: &[UsageKey],
-        results: &mut [Result<VideoResult, VideoFailure>],
-    ) {
-        let writers: Vec<(usize, WriteBackRequest)> = results
-            .iter()
-            .zip(usage_keys)
-            .enumerate()
-            .filter_map(|(i, (result, usage_key))| Some((i, result.as_ref().ok()?.write_back_request(usage_key)?)))
-            .collect();
+    async fn write_back(steps: &Steps<'_, Self>, course: &CourseKey, results: &mut [Result<VideoResult, VideoFailure>]) {
+        let writers: Vec<(usize, _)> =
+            results.iter().enumerate().filter_map(|(i, result)| Some((i, result.as_ref().ok()?.write_back_request()?))).collect();
         if writers.is_empty() {
             return;
         }
         let page = WriteBackPage { course_key: course.clone(), videos: writers.iter().map(|(_, request)| request.clone()).collect() };
-        let summary = format!("write {} edx_video_ids back into {course}", writers.len());
-        let answers = ctx.execute_activity(WriteBackPageIds, page, summarized(activity, summary)).await;
+        let answers = steps.activity(WriteBack, page, format!("write {} edx_video_ids back into {course}", writers.len())).await;
         for (at, (i, request)) in writers.into_iter().enumerate() {
             let reason = match &answers {
                 Ok(answers) => match answers.get(at) {
@@ -536,54 +415,48 @@ impl MigrateCourse {
                     Some(VideoWriteBack::Conflict(why)) => why.clone(),
                     None => "the write-back gave no answer for it".to_string(),
                 },
-                Err(error) => describe(error),
+                Err(error) => failure_text(error),
             };
             let message = write_back_failed(&request.usage_key, &request.edx_video_id, &reason);
-            results[i] = Err(VideoFailure { usage_key: request.usage_key.to_string(), message });
+            results[i] = Err(VideoFailure { usage_key: request.usage_key, message });
         }
     }
 
     /// Appends failed videos to the course log.
-    async fn record_failures(
-        ctx: &mut WorkflowContext<Self>,
-        course: &CourseKey,
-        run_number: u32,
-        failures: Vec<VideoFailure>,
-        activity: &ActivityOptions,
-    ) -> WorkflowResult<()> {
+    async fn record_failures(steps: &Steps<'_, Self>, course: &CourseKey, run_number: u32, failures: Vec<VideoFailure>) -> WorkflowResult<()> {
         if failures.is_empty() {
             return Ok(());
         }
         let record = RecordFailures { course_key: course.clone(), run_number, failures };
-        ctx.execute_activity(RecordRunFailures, record, summarized(activity, format!("record failures of {course}")))
+        steps
+            .activity(RecordRunFailures, record, format!("record failures of {course}"))
             .await
-            .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", describe(&e))))
+            .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", failure_text(&e))))
     }
 
     /// Validates every video, records the run's end in the course log and, when nothing
     /// failed, switches the course's flag on.
     async fn validate_and_finish(
-        ctx: &mut WorkflowContext<Self>,
+        ctx: &WorkflowContext<Self>,
+        steps: &Steps<'_, Self>,
         course: &CourseKey,
-        activity: &ActivityOptions,
         carried: &mut Carried,
         page_size: u32,
     ) -> WorkflowResult<FlagOutcome> {
         Self::set_stage(ctx, "validate");
         let mut after = None;
         loop {
-            Self::while_paused(ctx).await?;
+            controller::while_paused(ctx).await?;
             let page = PageRequest { course_key: course.clone(), after, page_size };
-            let validated = ctx
-                .execute_activity(Validate, page, summarized(activity, format!("validate the videos of {course}")))
+            let validated = steps
+                .activity(Validate, page, format!("validate the videos of {course}"))
                 .await
-                .map_err(|e| course_failed(format!("course {course}: validation failed to run: {}", describe(&e))))?;
+                .map_err(|e| course_failed(format!("course {course}: validation failed to run: {}", failure_text(&e))))?;
             carried.counts.validated_videos += validated.videos;
             carried.counts.validated_transcripts += validated.transcripts;
             carried.counts.validation_failures += validated.failures.len() as u32;
-            Self::record_failures(ctx, course, carried.run_number, validated.failures.clone(), activity).await?;
-            let room = FAILURES_SHOWN.saturating_sub(carried.failures.len());
-            carried.failures.extend(validated.failures.into_iter().take(room));
+            Self::record_failures(steps, course, carried.run_number, validated.failures.clone()).await?;
+            keep_first(&mut carried.failures, validated.failures, FAILURES_SHOWN);
             ctx.state_mut(|s| s.progress.show_counts(carried));
             after = validated.next;
             if after.is_none() {
@@ -591,11 +464,16 @@ impl MigrateCourse {
             }
         }
         Self::set_stage(ctx, "finish");
-        let passed = carried.counts.failed == 0 && carried.counts.validation_failures == 0;
-        let finish = FinishCourseRun { course_key: course.clone(), run_number: carried.run_number, counts: carried.counts.clone(), passed };
-        ctx.execute_activity(FinishRun, finish, summarized(activity, format!("close the course log of {course}")))
+        let finish = FinishCourseRun {
+            course_key: course.clone(),
+            run_number: carried.run_number,
+            counts: carried.counts.clone(),
+            passed: carried.counts.passed(),
+        };
+        steps
+            .activity(FinishRun, finish, format!("close the course log of {course}"))
             .await
-            .map_err(|e| course_failed(format!("course {course}: closing the course log failed: {}", describe(&e))))
+            .map_err(|e| course_failed(format!("course {course}: closing the course log failed: {}", failure_text(&e))))
     }
 }
 

@@ -8,20 +8,20 @@
 
 use std::collections::BTreeMap;
 
+use model::CourseKey;
+use model::contract::SelectCourses;
+use model::contract::batch::{CourseFailure, CourseSelection};
+use model::contract::course::CourseCounts;
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
-use temporalio_common::search_attributes::SearchAttributes;
 use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
-use temporalio_sdk::{
-    ApplicationFailure, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy, WorkflowContext, WorkflowContextView, WorkflowResult,
-    WorkflowTermination,
-};
+use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult};
 
-use crate::CourseKey;
-use crate::migrate_course::{COURSE_KEY, CourseResult, DRY_RUN, MigrateCourse, MigrateCourseInput, child_failure, course_workflow_id};
-use crate::migrate_video::{RetrySettings, describe, summarized};
-use crate::operate::{MIGRATION_STATE, MigrationState, Throughput, Tuning, bad_input, in_lanes, millis, read_input};
-use crate::steps::{CourseCounts, CourseFailure, CourseSelection, SelectCourses};
+use crate::controller::{self, Control, DRY_RUN, Handed, MigrationState, Phase, Steered, Tuning, child_failure, child_options, keep_first};
+use crate::input::{bad_input, read_input};
+use crate::lanes::in_lanes;
+use crate::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use crate::retry::{RetrySettings, Steps, failure_text};
 
 /// How many failed courses the result and the progress list; the course workflows (state
 /// `failed`) and the course log have them all.
@@ -52,6 +52,7 @@ fn default_courses_per_run() -> u32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MigrateCoursesInput {
+    /// As the operator gave them: an entry that is not a course key is reported by its text.
     #[serde(default)]
     pub course_keys: Vec<String>,
     #[serde(default)]
@@ -92,8 +93,8 @@ pub struct MigrateCoursesInput {
 pub struct BatchCarried {
     /// `course_keys`: how many of them earlier runs took.
     pub offset: u32,
-    /// Every course: the next page starts after this course key; `None` when done.
-    pub after: Option<String>,
+    /// Every course: the next page starts after this course; `None` when done.
+    pub after: Option<CourseKey>,
     pub total: Option<u32>,
     pub counts: BatchCounts,
     pub failed_courses: Vec<CourseFailure>,
@@ -114,7 +115,6 @@ pub struct BatchCounts {
     /// Courses left out because their flag was on already.
     pub already_migrated: u32,
     /// Entries that are not course keys (counted in `failed` too).
-    #[serde(default)]
     pub invalid: u32,
     pub videos: u32,
     pub videos_migrated: u32,
@@ -130,51 +130,37 @@ pub struct BatchResult {
     pub more_failed_courses: u32,
 }
 
-/// Progress, for `temporal workflow query --workflow-id … --type progress`.
+/// Progress, for `temporal workflow query --workflow-id … --name progress`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatchProgress {
-    pub state: MigrationState,
-    pub paused: bool,
+    #[serde(flatten)]
+    pub control: Control<CourseKey>,
     /// The limits in force (changed with the `tune` signal).
     pub max_courses_in_flight: u32,
     pub max_videos_in_flight_per_course: u32,
     pub max_videos_in_flight: u32,
     pub videos_per_minute: u32,
-    /// Courses in the batch (the list, or the modulestore's courses).
-    pub total: Option<u32>,
-    pub done: u32,
-    pub failed: u32,
-    /// Courses left out because they were migrated already.
-    pub skipped: u32,
-    /// Courses running now.
-    pub in_flight: Vec<String>,
-    /// Courses per minute lately, and the time left at that rate.
-    pub throughput: Throughput,
     pub counts: BatchCounts,
     /// The state of each course of this run's page: `running`, `passed`, `failed`, `planned`,
     /// `already migrated`.
-    pub courses: BTreeMap<String, String>,
+    pub courses: BTreeMap<CourseKey, String>,
     pub failed_courses: Vec<CourseFailure>,
-    /// Why the last `tune` signal was not applied.
-    pub tuning_error: Option<String>,
-    /// Courses whose child workflow is being started (not yet in `in_flight`).
-    #[serde(skip)]
-    starting: u32,
 }
 
 impl BatchProgress {
     fn show_counts(&mut self, carried: &BatchCarried) {
         let counts = &carried.counts;
-        (self.done, self.failed, self.skipped) = (counts.passed + counts.failed + counts.planned, counts.failed, counts.already_migrated);
+        let control = &mut self.control;
+        (control.done, control.failed, control.skipped) = (counts.passed + counts.failed + counts.planned, counts.failed, counts.already_migrated);
         self.counts = counts.clone();
         self.failed_courses = carried.failed_courses.clone();
     }
 
     /// Whether one more course may start now.
     fn room_for_a_course(&self) -> bool {
-        let running = self.in_flight.len() as u32 + self.starting;
+        let running = self.control.running;
         let per_course = self.max_videos_in_flight_per_course.min(self.max_videos_in_flight);
-        !self.paused && running < self.max_courses_in_flight && (running == 0 || (running + 1) * per_course <= self.max_videos_in_flight)
+        running < self.max_courses_in_flight && (running == 0 || (running + 1) * per_course <= self.max_videos_in_flight)
     }
 
     /// What a course started now is given, and what `tune` hands on to running courses.
@@ -195,17 +181,41 @@ pub struct MigrateCourses {
     tuning_version: u32,
 }
 
-/// What the batch hands on to a running course.
-#[derive(Clone, Copy)]
-enum CourseSignal<'a> {
-    Pause,
-    Resume,
-    Tune(&'a Tuning),
+impl Steered for MigrateCourses {
+    type Child = CourseKey;
+
+    fn control(&self) -> &Control<CourseKey> {
+        &self.progress.control
+    }
+
+    fn control_mut(&mut self) -> &mut Control<CourseKey> {
+        &mut self.progress.control
+    }
+
+    fn apply(&mut self, tuning: &Tuning) {
+        let p = &mut self.progress;
+        p.max_courses_in_flight = tuning.max_courses_in_flight.unwrap_or(p.max_courses_in_flight);
+        p.max_videos_in_flight_per_course = tuning.max_videos_in_flight_per_course.unwrap_or(p.max_videos_in_flight_per_course);
+        p.max_videos_in_flight = tuning.max_videos_in_flight.unwrap_or(p.max_videos_in_flight);
+        p.videos_per_minute = tuning.videos_per_minute.unwrap_or(p.videos_per_minute);
+        self.tuning_version += 1;
+    }
+
+    /// Courses the batch has not counted yet: those it left out count as handled.
+    fn remaining(&self) -> Option<u32> {
+        let control = &self.progress.control;
+        control.total.map(|total| total.saturating_sub(control.done + control.skipped))
+    }
+
+    async fn hand_on(ctx: &WorkflowContext<Self>, handed: Handed) {
+        let courses = ctx.state(|s| s.progress.control.in_flight.clone());
+        join_all(courses.iter().map(|course| Self::tell_course(ctx, course, handed)).collect::<Vec<_>>()).await;
+    }
 }
 
 /// A finished course run, as the batch counts it.
 struct CourseRun {
-    course_key: String,
+    course_key: CourseKey,
     /// The run's counts, when it ran to its end.
     counts: Option<CourseCounts>,
     /// Passed or planned; or why the course failed.
@@ -219,16 +229,19 @@ fn batch_total(total: u32, max_courses: Option<u32>, counts: &BatchCounts) -> u3
 }
 
 /// What a finished course run means for the batch.
-fn course_outcome(course: &str, result: &CourseResult) -> Result<MigrationState, String> {
+fn course_outcome(result: &CourseResult) -> Result<MigrationState, String> {
     let counts = &result.counts;
     if result.dry_run {
         return Ok(MigrationState::Planned);
     }
-    if counts.failed == 0 && counts.validation_failures == 0 {
+    if counts.passed() {
         return Ok(MigrationState::Passed);
     }
     let first = result.failures.first().map(|f| format!("; first: {}", f.message)).unwrap_or_default();
-    Err(format!("course {course}: {} of {} videos failed, {} validation problems{first}", counts.failed, counts.videos, counts.validation_failures))
+    Err(format!(
+        "course {}: {} of {} videos failed, {} validation problems{first}",
+        result.course_key, counts.failed, counts.videos, counts.validation_failures
+    ))
 }
 
 #[workflow_methods]
@@ -239,45 +252,66 @@ impl MigrateCourses {
         if input.course_keys.is_empty() != input.all_courses {
             return Err(bad_input("invalid MigrateCourses input: give either \"course_keys\": [...] or \"all_courses\": true".into()));
         }
-        let first_run = input.carried.is_none();
-        let mut carried = input.carried.clone().unwrap_or_default();
+        let carried = input.carried.clone().unwrap_or_default();
         ctx.state_mut(|s| {
             let p = &mut s.progress;
             p.max_courses_in_flight = input.max_courses_in_flight.max(1);
             p.max_videos_in_flight_per_course = input.max_videos_in_flight_per_course.max(1);
             p.max_videos_in_flight = input.max_videos_in_flight.max(1);
             p.videos_per_minute = input.videos_per_minute;
-            // A pause may have come with the start, before this line ran.
-            p.paused |= carried.paused;
-            p.state = if p.paused { MigrationState::Paused } else { MigrationState::Running };
-            p.total = carried.total;
+            p.control.total = carried.total;
             p.show_counts(&carried);
         });
-        if first_run {
-            let state = ctx.state(|s| s.progress.state);
-            ctx.upsert_search_attributes([DRY_RUN.value_set(input.dry_run), MIGRATION_STATE.value_set(state.as_str().to_string())]);
-        }
+        controller::begin(ctx, carried.paused, input.carried.is_none(), None, input.dry_run);
+        let result = Self::run_page(ctx, input, carried).await;
+        controller::failed_if_failing(ctx, result)
+    }
 
-        Self::while_paused(ctx).await?;
+    #[query]
+    pub fn progress(&self, _ctx: &WorkflowContextView) -> BatchProgress {
+        self.progress.clone()
+    }
+
+    /// Starts no new course until `resume`, and pauses the running courses (their videos in
+    /// flight finish).
+    #[signal]
+    pub async fn pause(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
+        controller::set_paused(ctx, true).await;
+    }
+
+    #[signal]
+    pub async fn resume(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
+        controller::set_paused(ctx, false).await;
+    }
+
+    /// Changes the batch's limits; the per-course ones (`max_videos_in_flight_per_course`,
+    /// `videos_per_minute`) also reach the courses running now.
+    #[signal]
+    pub async fn tune(ctx: &mut WorkflowContext<Self>, input: RawValue) {
+        controller::tune(ctx, &input).await;
+    }
+}
+
+impl MigrateCourses {
+    /// One page of courses: select them, run them, then continue as new or finish.
+    async fn run_page(ctx: &WorkflowContext<Self>, input: MigrateCoursesInput, mut carried: BatchCarried) -> WorkflowResult<BatchResult> {
+        controller::while_paused(ctx).await?;
         let started = carried.counts.courses;
         let room = input.max_courses.map_or(u32::MAX, |max| max.saturating_sub(started));
         let page_size = input.courses_per_run.max(1).min(room);
         let listed_end = (carried.offset as usize + page_size as usize).min(input.course_keys.len());
-        let selection = match input.all_courses {
-            true => CourseSelection { listed: None, after: carried.after.clone(), limit: page_size, skip_migrated: input.skip_migrated },
-            false => CourseSelection {
-                listed: Some(input.course_keys[carried.offset as usize..listed_end].to_vec()),
-                after: None,
-                limit: page_size,
-                skip_migrated: input.skip_migrated,
-            },
+        let selection = CourseSelection {
+            listed: (!input.all_courses).then(|| input.course_keys[carried.offset as usize..listed_end].to_vec()),
+            after: carried.after.clone().filter(|_| input.all_courses),
+            limit: page_size,
+            skip_migrated: input.skip_migrated,
         };
         let selected = match page_size {
             0 => Default::default(),
-            _ => ctx
-                .execute_activity(SelectCourses, selection, summarized(&input.retry.activity_options(), "select the batch's next courses".into()))
+            _ => Steps::new(ctx, &input.retry)
+                .activity(SelectCourses, selection, "select the batch's next courses".into())
                 .await
-                .map_err(|e| ApplicationFailure::builder(format!("selecting the batch's courses failed: {}", describe(&e))).build())?,
+                .map_err(|e| ApplicationFailure::builder(format!("selecting the batch's courses failed: {}", failure_text(&e))).build())?,
         };
         let total = match input.all_courses {
             true => selected.total,
@@ -287,10 +321,10 @@ impl MigrateCourses {
         carried.counts.invalid += selected.invalid.len() as u32;
         carried.counts.failed += selected.invalid.len() as u32;
         carried.total = Some(batch_total(total, input.max_courses, &carried.counts));
-        Self::note_failures(&mut carried, selected.invalid);
+        keep_first(&mut carried.failed_courses, selected.invalid, FAILED_COURSES_SHOWN);
         ctx.state_mut(|s| {
-            s.progress.total = carried.total;
-            s.progress.courses = selected.already_migrated.iter().map(|c| (c.to_string(), "already migrated".to_string())).collect();
+            s.progress.control.total = carried.total;
+            s.progress.courses = selected.already_migrated.iter().map(|c| (c.clone(), "already migrated".to_string())).collect();
             s.progress.show_counts(&carried);
         });
 
@@ -307,7 +341,11 @@ impl MigrateCourses {
                 Ok(_) => carried.counts.passed += 1,
                 Err(message) => {
                     carried.counts.failed += 1;
-                    Self::note_failures(&mut carried, vec![CourseFailure { course_key: run.course_key, message }]);
+                    keep_first(
+                        &mut carried.failed_courses,
+                        [CourseFailure { course_key: run.course_key.to_string(), message }],
+                        FAILED_COURSES_SHOWN,
+                    );
                 }
             }
         }
@@ -322,7 +360,7 @@ impl MigrateCourses {
         if more && input.max_courses.is_none_or(|max| carried.counts.courses < max) {
             // The next run keeps what operators changed meanwhile.
             let progress = ctx.state(|s| s.progress.clone());
-            carried.paused = progress.paused;
+            carried.paused = progress.control.paused;
             let next_input = MigrateCoursesInput {
                 carried: Some(carried),
                 max_courses_in_flight: progress.max_courses_in_flight,
@@ -331,11 +369,7 @@ impl MigrateCourses {
                 videos_per_minute: progress.videos_per_minute,
                 ..input
             };
-            let raw = serde_json::to_value(&next_input).map_err(|e| ApplicationFailure::builder(e.to_string()).build())?;
-            return match ctx.continue_as_new(raw, ContinueAsNewOptions::default()) {
-                Err(continued) => Err(continued),
-                Ok(never) => match never {},
-            };
+            return controller::continue_as_new(ctx, &next_input);
         }
 
         let state = match (input.dry_run, carried.counts.failed) {
@@ -343,8 +377,7 @@ impl MigrateCourses {
             (true, 0) => MigrationState::Planned,
             (false, 0) => MigrationState::Passed,
         };
-        ctx.state_mut(|s| s.progress.state = state);
-        ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
+        controller::set_phase(ctx, Phase::Ended(state));
         Ok(BatchResult {
             dry_run: input.dry_run,
             more_failed_courses: carried.counts.failed.saturating_sub(carried.failed_courses.len() as u32),
@@ -353,84 +386,18 @@ impl MigrateCourses {
         })
     }
 
-    #[query]
-    pub fn progress(&self, _ctx: &WorkflowContextView) -> BatchProgress {
-        self.progress.clone()
-    }
-
-    /// Starts no new course until `resume`, and pauses the running courses (their videos in
-    /// flight finish).
-    #[signal]
-    pub async fn pause(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
-        Self::set_paused(ctx, true).await;
-    }
-
-    #[signal]
-    pub async fn resume(ctx: &mut WorkflowContext<Self>, _input: RawValue) {
-        Self::set_paused(ctx, false).await;
-    }
-
-    /// Changes the batch's limits; the per-course ones (`max_videos_in_flight_per_course`,
-    /// `videos_per_minute`) also reach the courses running now.
-    #[signal]
-    pub async fn tune(ctx: &mut WorkflowContext<Self>, input: RawValue) {
-        let tuning = match Tuning::from_signal(&input) {
-            Ok(tuning) => tuning,
-            Err(error) => return ctx.state_mut(|s| s.progress.tuning_error = Some(error)),
-        };
-        let (courses, for_courses) = ctx.state_mut(|s| {
-            let p = &mut s.progress;
-            p.tuning_error = None;
-            p.max_courses_in_flight = tuning.max_courses_in_flight.unwrap_or(p.max_courses_in_flight);
-            p.max_videos_in_flight_per_course = tuning.max_videos_in_flight_per_course.unwrap_or(p.max_videos_in_flight_per_course);
-            p.max_videos_in_flight = tuning.max_videos_in_flight.unwrap_or(p.max_videos_in_flight);
-            p.videos_per_minute = tuning.videos_per_minute.unwrap_or(p.videos_per_minute);
-            s.tuning_version += 1;
-            (p.in_flight.clone(), p.course_tuning())
-        });
-        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, CourseSignal::Tune(&for_courses)));
-        join_all(signals.collect::<Vec<_>>()).await;
-    }
-}
-
-impl MigrateCourses {
-    fn note_failures(carried: &mut BatchCarried, failures: Vec<CourseFailure>) {
-        let room = FAILED_COURSES_SHOWN.saturating_sub(carried.failed_courses.len());
-        carried.failed_courses.extend(failures.into_iter().take(room));
-    }
-
-    async fn while_paused(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
-        ctx.wait_condition(|s| !s.progress.paused).await.map_err(|_| WorkflowTermination::cancelled())
-    }
-
-    async fn set_paused(ctx: &mut WorkflowContext<Self>, paused: bool) {
-        let (courses, changed) = ctx.state_mut(|s| {
-            let p = &mut s.progress;
-            let changed = p.paused != paused && matches!(p.state, MigrationState::Running | MigrationState::Paused);
-            p.paused = paused;
-            if changed {
-                p.state = if paused { MigrationState::Paused } else { MigrationState::Running };
-            }
-            (p.in_flight.clone(), changed.then_some(p.state))
-        });
-        if let Some(state) = changed {
-            ctx.upsert_search_attributes([MIGRATION_STATE.value_set(state.as_str().to_string())]);
-        }
-        let signal = if paused { CourseSignal::Pause } else { CourseSignal::Resume };
-        let signals = courses.iter().map(|id| Self::tell_course(ctx, id, signal));
-        join_all(signals.collect::<Vec<_>>()).await;
-    }
-
     /// Hands a `tune`, `pause` or `resume` on to a running course. A course that has just
     /// finished no longer needs it, so a failed signal is not an error.
-    async fn tell_course(ctx: &WorkflowContext<Self>, course: &str, signal: CourseSignal<'_>) {
-        let Ok(key) = course.parse::<CourseKey>() else { return };
+    async fn tell_course(ctx: &WorkflowContext<Self>, course: &CourseKey, handed: Handed) {
         let dry_run = ctx.search_attributes().get(&DRY_RUN).unwrap_or(false);
-        let handle = ctx.external_workflow(course_workflow_id(&key, dry_run), None);
-        let _ = match signal {
-            CourseSignal::Tune(tuning) => handle.signal(MigrateCourse::tune, tuning.to_signal(), Default::default()).await,
-            CourseSignal::Pause => handle.signal(MigrateCourse::pause, RawValue::new(vec![]), Default::default()).await,
-            CourseSignal::Resume => handle.signal(MigrateCourse::resume, RawValue::new(vec![]), Default::default()).await,
+        let handle = ctx.external_workflow(course_workflow_id(course, dry_run), None);
+        let _ = match handed {
+            Handed::Tune => {
+                let tuning = ctx.state(|s| s.progress.course_tuning());
+                handle.signal(MigrateCourse::tune, tuning.to_signal(), Default::default()).await
+            }
+            Handed::Pause => handle.signal(MigrateCourse::pause, RawValue::new(vec![]), Default::default()).await,
+            Handed::Resume => handle.signal(MigrateCourse::resume, RawValue::new(vec![]), Default::default()).await,
         };
     }
 
@@ -441,19 +408,14 @@ impl MigrateCourses {
             courses,
             |s: &Self| s.progress.room_for_a_course(),
             |course| async move {
-                let course_key = course.to_string();
                 let result = Self::run_course(ctx, input, &course).await;
-                let outcome = result.as_ref().map_err(Clone::clone).and_then(|result| course_outcome(&course_key, result));
-                let now = millis(ctx.workflow_time());
+                let outcome = result.as_ref().map_err(Clone::clone).and_then(course_outcome);
                 ctx.state_mut(|s| {
-                    let p = &mut s.progress;
-                    p.courses.insert(course_key.clone(), outcome.as_ref().map_or(MigrationState::Failed, |state| *state).as_str().to_string());
-                    p.done += 1;
-                    p.failed += outcome.is_err() as u32;
-                    let remaining = p.total.map(|total| total.saturating_sub(p.done + p.skipped));
-                    p.throughput.completed(now, remaining);
+                    let state = outcome.as_ref().map_or(MigrationState::Failed, |state| *state);
+                    s.progress.courses.insert(course.clone(), state.as_str().to_string());
+                    s.progress.control.failed += outcome.is_err() as u32;
                 });
-                CourseRun { course_key, counts: result.ok().map(|result| result.counts), outcome }
+                CourseRun { course_key: course, counts: result.ok().map(|result| result.counts), outcome }
             },
         )
         .await
@@ -462,10 +424,8 @@ impl MigrateCourses {
     /// One course run as a child. It is given the limits in force when it starts; a `pause` or
     /// `tune` that came while it was starting is handed on once it runs.
     async fn run_course(ctx: &WorkflowContext<Self>, input: &MigrateCoursesInput, course: &CourseKey) -> Result<CourseResult, String> {
-        let key = course.to_string();
         let (tuning, version) = ctx.state_mut(|s| {
-            s.progress.starting += 1;
-            s.progress.courses.insert(key.clone(), "running".into());
+            s.progress.courses.insert(course.clone(), MigrationState::Running.as_str().to_string());
             (s.progress.course_tuning(), s.tuning_version)
         });
         let mut child_input = MigrateCourseInput::new(course, input.dry_run);
@@ -473,35 +433,25 @@ impl MigrateCourses {
         child_input.videos_per_minute = tuning.videos_per_minute.unwrap_or(0);
         child_input.page_size = input.page_size;
         child_input.retry = input.retry.clone();
-        let options = ChildWorkflowOptions::builder()
-            .workflow_id(course_workflow_id(course, input.dry_run))
-            // A course run finishes on its own even if the batch is stopped.
-            .parent_close_policy(ParentClosePolicy::Abandon)
-            .static_summary(key.clone())
-            .search_attributes(SearchAttributes::new([
-                COURSE_KEY.value_set(key.clone()),
-                DRY_RUN.value_set(input.dry_run),
-                MIGRATION_STATE.value_set(MigrationState::Running.as_str().to_string()),
-            ]))
-            .build();
+        let options =
+            child_options(course_workflow_id(course, input.dry_run), course, course.to_string(), input.dry_run, Some(MigrationState::Running));
         let raw = serde_json::to_value(&child_input).expect("course input serializes");
         let started = ctx.start_child_workflow(MigrateCourse::run, raw, options).await;
         let (paused, tuned) = ctx.state_mut(|s| {
-            s.progress.starting -= 1;
             if started.is_ok() {
-                s.progress.in_flight.push(key.clone());
+                s.progress.control.entered(course.clone());
             }
-            (s.progress.paused, (s.tuning_version != version).then(|| s.progress.course_tuning()))
+            (s.progress.control.paused, s.tuning_version != version)
         });
         let started = started.map_err(|error| format!("course {course}: its migration could not start (is it running elsewhere?): {error}"))?;
-        if let Some(tuning) = &tuned {
-            Self::tell_course(ctx, &key, CourseSignal::Tune(tuning)).await;
+        if tuned {
+            Self::tell_course(ctx, course, Handed::Tune).await;
         }
         if paused {
-            Self::tell_course(ctx, &key, CourseSignal::Pause).await;
+            Self::tell_course(ctx, course, Handed::Pause).await;
         }
         let result = started.result().await.map_err(|error| child_failure(&error));
-        ctx.state_mut(|s| s.progress.in_flight.retain(|k| k != &key));
+        ctx.state_mut(|s| s.progress.control.left(course));
         result
     }
 }
@@ -524,16 +474,14 @@ mod tests {
             BatchProgress { max_courses_in_flight: 4, max_videos_in_flight_per_course: 8, max_videos_in_flight: 20, ..BatchProgress::default() };
         let mut started = 0;
         while progress.room_for_a_course() {
-            progress.in_flight.push(format!("course {started}"));
+            progress.control.running += 1;
             started += 1;
         }
         assert_eq!(started, 2, "two courses of 8 videos fit in 20, a third would not");
         progress.max_videos_in_flight = 4;
-        progress.in_flight.clear();
+        progress.control.running = 0;
         assert!(progress.room_for_a_course(), "one course always may run");
         assert_eq!(progress.course_tuning().max_videos_in_flight, Some(4), "a course never gets more than the batch allows");
-        progress.paused = true;
-        assert!(!progress.room_for_a_course());
     }
 
     #[test]
@@ -549,7 +497,7 @@ mod tests {
     #[test]
     fn a_course_with_failures_fails_the_batch_entry() {
         let mut result = CourseResult {
-            course_key: "c".into(),
+            course_key: "course-v1:a+b+c".parse().unwrap(),
             dry_run: false,
             run_number: 1,
             counts: Default::default(),
@@ -559,10 +507,10 @@ mod tests {
             plans: vec![],
             more_plans: 0,
         };
-        assert_eq!(course_outcome("c", &result), Ok(MigrationState::Passed));
+        assert_eq!(course_outcome(&result), Ok(MigrationState::Passed));
         result.counts.validation_failures = 1;
-        assert!(course_outcome("c", &result).unwrap_err().contains("1 validation problems"));
+        assert!(course_outcome(&result).unwrap_err().contains("1 validation problems"));
         result.dry_run = true;
-        assert_eq!(course_outcome("c", &result), Ok(MigrationState::Planned));
+        assert_eq!(course_outcome(&result), Ok(MigrationState::Planned));
     }
 }

@@ -4,9 +4,10 @@
 //! On the local stack (`scripts/stack start`): `cargo run -p integration-tests --bin record-histories`.
 //! It seeds a small dataset (the showcase courses, broken ones included, and two generated
 //! ones), runs a batch through pause, tune, resume and continue-as-new, a dry run and a re-run
-//! of one course, and writes every run's history (the SDK's JSON) to `tests/histories/`,
-//! replacing the files there (the folders in it keep the histories of earlier workflow code). Re-record after a deliberate, compatible change of the workflows
-//! only; a history that no longer replays means running workflows would break.
+//! of one course, and writes one history (the SDK's JSON) of each shape to `tests/histories/`,
+//! replacing the files there. Until the first tagged release, record them again after any change
+//! of a workflow's shape; after it, a history that no longer replays means running workflows
+//! would break, and the change must go through patching or worker versioning instead.
 
 use std::path::Path;
 use std::time::Duration;
@@ -50,7 +51,7 @@ async fn main() {
 
         cli.run("dry-run-course", "", &[]);
         cli.run("start-course", "", &[]);
-        let course: workflows::CourseKey = sound.parse().unwrap();
+        let course: model::CourseKey = sound.parse().unwrap();
         for dry_run in [true, false] {
             let handle = client.get_workflow_handle::<MigrateCourse>(course_workflow_id(&course, dry_run));
             let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.expect("the course's result");
@@ -66,7 +67,6 @@ async fn main() {
 /// Every run of every workflow on `queue` of a shape not seen yet, one file each, named by type
 /// and order of start.
 async fn write_histories(client: &Client, queue: &str, out: &Path) {
-    // The histories of earlier workflow code stay, in folders of their own.
     std::fs::create_dir_all(out).unwrap();
     for entry in std::fs::read_dir(out).unwrap() {
         let path = entry.unwrap().path();

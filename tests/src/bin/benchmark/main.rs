@@ -10,7 +10,7 @@ mod raw;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use activities::settings::StoreSettings;
+use activities::stores::settings::StoreSettings;
 use anyhow::Context;
 use integration_tests::faults::WorkerProcess;
 use integration_tests::{clean_up, isolated_settings, own_bucket, stack_client, unique_tag};

@@ -1,0 +1,26 @@
+//! The compensate-delete step: after a failed transaction, delete exactly the objects it wrote
+//! that edx-val does not reference, so S3 is as it was before the transaction.
+
+use model::ids::is_transcript_key;
+use sqlx::AnyPool;
+
+use crate::stores::s3::TranscriptBucket;
+
+/// Deletes each key unless an edx-val row references it; returns the keys deleted. A key of
+/// another shape than the migration's own was never written by it and is left alone.
+pub async fn compensate(bucket: &TranscriptBucket, edxval: &AnyPool, keys: &[String]) -> Result<Vec<String>, String> {
+    let mut deleted = Vec::new();
+    for key in keys.iter().filter(|key| is_transcript_key(key)) {
+        let referenced = sqlx::query("SELECT 1 FROM edxval_videotranscript WHERE transcript = ?")
+            .bind(key)
+            .fetch_optional(edxval)
+            .await
+            .map_err(|e| format!("edx-val: {e}"))?
+            .is_some();
+        if !referenced {
+            bucket.delete(key).await.map_err(|e| e.to_string())?;
+            deleted.push(key.clone());
+        }
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,64 @@
+//! The discovery step: one page of a course's videos, draft and published copies of each block
+//! merged into one unit, in usage key order.
+
+use model::contract::course::{DiscoveredPage, PageRequest};
+use model::video::{self, VideoUnit};
+use model::{Branch, CourseKey, UsageKey};
+
+use crate::stores::modulestore::Modulestore;
+
+/// Every video of the course, both branches merged.
+pub async fn course_units(modulestore: &Modulestore, course: &CourseKey) -> mongodb::error::Result<Vec<VideoUnit>> {
+    let mut blocks = Vec::new();
+    for branch in Branch::ALL {
+        blocks.extend(modulestore.video_blocks(course, branch).await?);
+    }
+    Ok(video::units(blocks))
+}
+
+/// The page of `units` (sorted by usage key) that `request` asks for.
+pub fn page_of(units: Vec<VideoUnit>, request: &PageRequest) -> (Vec<VideoUnit>, Option<UsageKey>) {
+    let size = request.page_size.max(1) as usize;
+    let mut rest = units.into_iter().filter(|u| request.after.as_ref().is_none_or(|after| &u.usage_key > after));
+    let page: Vec<VideoUnit> = rest.by_ref().take(size).collect();
+    let next = match rest.next() {
+        Some(_) => page.last().map(|u| u.usage_key.clone()),
+        None => None,
+    };
+    (page, next)
+}
+
+pub async fn discover(modulestore: &Modulestore, request: &PageRequest) -> mongodb::error::Result<DiscoveredPage> {
+    if !modulestore.course_exists(&request.course_key).await? {
+        return Ok(DiscoveredPage { course_exists: false, total_videos: 0, units: Vec::new(), next: None });
+    }
+    let all = course_units(modulestore, &request.course_key).await?;
+    let total_videos = all.len() as u32;
+    let (units, next) = page_of(all, request);
+    Ok(DiscoveredPage { course_exists: true, total_videos, units, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cover_every_unit_once() {
+        let course: CourseKey = "course-v1:a+b+c".parse().unwrap();
+        let units: Vec<VideoUnit> = (0..7).map(|i| VideoUnit { usage_key: course.usage_key("video", &format!("v{i}")), copies: vec![] }).collect();
+        let mut request = PageRequest { course_key: course, after: None, page_size: 3 };
+        let mut seen = Vec::new();
+        loop {
+            let (page, next) = page_of(units.clone(), &request);
+            seen.extend(page.into_iter().map(|u| u.usage_key.block_id));
+            match next {
+                Some(next) => request.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["v0", "v1", "v2", "v3", "v4", "v5", "v6"]);
+        request.after = None;
+        request.page_size = 7;
+        assert_eq!(page_of(units, &request).1, None, "a full last page has no next page");
+    }
+}

@@ -1,0 +1,80 @@
+//! edx-platform's SQL copy of the split modulestore's course index
+//! (`split_modulestore_django_splitmodulestorecourseindex`, `common/djangoapps/split_modulestore_django`).
+//! Since 2022 edx-platform reads a course's branch heads from this table when it exists and
+//! writes them to both it and `modulestore.active_versions`; installations without the table
+//! use only MongoDB.
+
+use bson::Bson;
+use bson::oid::ObjectId;
+use model::{Branch, CourseKey};
+use sqlx::{AnyPool, Row};
+
+use super::modulestore::Modulestore;
+
+/// Which index holds a course's heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadIndex {
+    Sql,
+    Mongo,
+}
+
+/// A branch's head as edx-platform reads it: the SQL course index where it has a row for the
+/// course, else MongoDB's `active_versions`; with the index it came from. `None` when the course
+/// or the branch is gone.
+pub async fn current_head(
+    modulestore: &Modulestore,
+    sql: &AnyPool,
+    course: &CourseKey,
+    branch: Branch,
+) -> Result<Option<(ObjectId, HeadIndex)>, String> {
+    match head(sql, course, branch).await.map_err(|e| e.to_string())? {
+        Some(hex) if hex.is_empty() => Ok(None),
+        Some(hex) => match ObjectId::parse_str(&hex) {
+            Ok(id) => Ok(Some((id, HeadIndex::Sql))),
+            Err(e) => Err(format!("the SQL course index holds {hex:?} as the {branch} head of {course}: {e}")),
+        },
+        None => match modulestore.split_head(course, branch).await.map_err(|e| e.to_string())? {
+            Some(Bson::ObjectId(id)) => Ok(Some((id, HeadIndex::Mongo))),
+            Some(other) => Err(format!("the {branch} head of {course} is {other}, not an ObjectId")),
+            None => Ok(None),
+        },
+    }
+}
+
+fn is_missing_table(error: &sqlx::Error) -> bool {
+    match error {
+        // MySQL/MariaDB: ER_NO_SUCH_TABLE (SQLSTATE 42S02); SQLite has no code for it.
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("42S02") || db.message().contains("no such table"),
+        _ => false,
+    }
+}
+
+/// The branch head the SQL index records for the course: `Ok(None)` when the installation has
+/// no such table or the table no row for the course (then MongoDB's index is the truth).
+pub async fn head(sql: &AnyPool, course: &CourseKey, branch: Branch) -> Result<Option<String>, sqlx::Error> {
+    let query = match branch {
+        Branch::Draft => "SELECT draft_version FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id = ?",
+        Branch::Published => "SELECT published_version FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id = ?",
+    };
+    match sqlx::query(query).bind(course.to_string()).fetch_optional(sql).await {
+        Ok(row) => row.map(|row| row.try_get::<String, _>(0)).transpose(),
+        Err(error) if is_missing_table(&error) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Moves the branch head from `from` to `to` if it is still `from`; false when someone moved it
+/// first. `last_update` is left alone, so an author's concurrent Studio save still goes through
+/// (and wins): the migration's validation then finds the block without its id.
+pub async fn compare_and_set_head(sql: &AnyPool, course: &CourseKey, branch: Branch, from: &str, to: &str) -> Result<bool, sqlx::Error> {
+    let query = match branch {
+        Branch::Draft => {
+            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?"
+        }
+        Branch::Published => {
+            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET published_version = ? WHERE course_id = ? AND published_version = ?"
+        }
+    };
+    let done = sqlx::query(query).bind(to).bind(course.to_string()).bind(from).execute(sql).await?;
+    Ok(done.rows_affected() == 1)
+}

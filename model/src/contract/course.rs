@@ -1,0 +1,139 @@
+//! What a course run (`MigrateCourse`) exchanges with discovery, the write-back, validation
+//! and the course log.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::video::VideoUnit;
+use crate::{Branch, CourseKey, UsageKey};
+
+/// One page of a course's videos, in usage key order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub course_key: CourseKey,
+    /// The page starts after this video; `None` for the first page.
+    pub after: Option<UsageKey>,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscoveredPage {
+    /// Whether the modulestore has the course at all.
+    pub course_exists: bool,
+    /// Videos in the whole course.
+    pub total_videos: u32,
+    pub units: Vec<VideoUnit>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<UsageKey>,
+}
+
+/// A video's write-back: the branches whose copy of the block had no `edx_video_id` when the
+/// diff read it get `edx_video_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteBackRequest {
+    pub usage_key: UsageKey,
+    pub edx_video_id: String,
+    pub branches: BTreeSet<Branch>,
+}
+
+/// The write-backs of one page of a course's videos: each split branch gets one new structure
+/// version for all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteBackPage {
+    pub course_key: CourseKey,
+    pub videos: Vec<WriteBackRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WriteBackOutcome {
+    /// Branches whose block now names the video because this step wrote it.
+    pub written: BTreeSet<Branch>,
+    /// Branches whose block already named the video (an earlier attempt wrote it).
+    pub already: BTreeSet<Branch>,
+    /// Branches that no longer have the block (an author deleted it meanwhile).
+    pub gone: BTreeSet<Branch>,
+}
+
+/// What one video's write-back in a page found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoWriteBack {
+    Done(WriteBackOutcome),
+    /// A copy of the block names another video now (an author set it since the diff); why.
+    Conflict(String),
+}
+
+/// A video that failed, in the words of its failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoFailure {
+    pub usage_key: UsageKey,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ValidatedPage {
+    pub videos: u32,
+    /// edx-val transcripts read back from S3.
+    pub transcripts: u32,
+    pub failures: Vec<VideoFailure>,
+    pub next: Option<UsageKey>,
+}
+
+/// What a course run has done so far; carried from page to page.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CourseCounts {
+    pub videos: u32,
+    pub migrated: u32,
+    pub nothing_to_migrate: u32,
+    /// Dry runs: videos with transcripts to migrate.
+    pub planned: u32,
+    pub failed: u32,
+    /// Transcripts recorded in edx-val by this run (dry runs: that would be).
+    pub transcripts_migrated: u32,
+    pub transcripts_already_in_edxval: u32,
+    /// Languages whose draft and published copies differ (the published one is migrated).
+    pub conflicts: u32,
+    pub validated_videos: u32,
+    pub validated_transcripts: u32,
+    pub validation_failures: u32,
+}
+
+impl CourseCounts {
+    /// Every video migrated and validated: the course's flag may be switched on.
+    pub fn passed(&self) -> bool {
+        self.failed == 0 && self.validation_failures == 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BeginCourseRun {
+    pub course_key: CourseKey,
+    pub workflow_id: String,
+    /// The run id of the course workflow's first run (it stays the same across continue-as-new).
+    pub first_run_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordFailures {
+    pub course_key: CourseKey,
+    pub run_number: u32,
+    pub failures: Vec<VideoFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinishCourseRun {
+    pub course_key: CourseKey,
+    pub run_number: u32,
+    pub counts: CourseCounts,
+    /// Every video migrated and validated: the course's flag may be switched on.
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlagOutcome {
+    /// Whether the course's newest `CourseVideoTranscriptEnabledFlag` row is enabled now.
+    pub enabled: bool,
+    /// Whether this run appended that row (false when it was already enabled).
+    pub appended: bool,
+}
