@@ -219,35 +219,49 @@ pub async fn final_state(settings: &StoreSettings, manifest: &Manifest) -> Final
     FinalState { objects, transcripts, flags }
 }
 
-/// The commands of the README's "Operating a migration", by the `[name]` of the comment above
-/// each, continuation lines joined.
-pub fn readme_commands() -> std::collections::BTreeMap<String, String> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let section = readme.split("\n## Operating a migration").nth(1).expect("the README has 'Operating a migration'");
-    let section = section.split("\n## ").next().unwrap();
+/// The operator commands of `docs/`: every command of a `sh` block whose comment line names it
+/// (`# [name] …`), by name, continuation lines joined.
+pub fn documented_commands() -> std::collections::BTreeMap<String, String> {
     let mut commands = std::collections::BTreeMap::new();
-    let mut current: Option<(String, String)> = None;
-    for line in section.lines() {
-        if let Some(rest) = line.strip_prefix("# [") {
-            commands.extend(current.take());
-            let name = rest.split(']').next().unwrap().to_string();
-            current = Some((name, String::new()));
-        } else if line.starts_with("```") || line.starts_with('#') {
-            commands.extend(current.take());
-        } else if let Some((_, command)) = current.as_mut() {
-            command.push_str(line.trim_end_matches('\\').trim());
-            command.push(' ');
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(repo_root().join("docs")).unwrap().map(|e| e.unwrap().path()).collect();
+    docs.retain(|path| path.extension().is_some_and(|e| e == "md"));
+    docs.sort();
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let (mut in_block, mut current): (bool, Option<(String, String)>) = (false, None);
+        let mut finish = |current: &mut Option<(String, String)>| {
+            if let Some((name, command)) = current.take() {
+                assert!(commands.insert(name.clone(), command).is_none(), "[{name}] is named twice in docs/");
+            }
+        };
+        for line in text.lines() {
+            if line.starts_with("```") {
+                finish(&mut current);
+                in_block = line.trim() == "```sh";
+            } else if !in_block {
+                continue;
+            } else if let Some(rest) = line.strip_prefix("# [") {
+                finish(&mut current);
+                current = Some((rest.split(']').next().unwrap().to_string(), String::new()));
+            } else if line.starts_with('#') {
+                finish(&mut current);
+            } else if let Some((_, command)) = current.as_mut() {
+                command.push_str(line.trim_end_matches('\\').trim());
+                command.push(' ');
+            }
         }
+        finish(&mut current);
     }
-    commands.extend(current);
     commands
 }
 
-/// Runs the README's operator commands with the stack's `temporal` CLI, the stack's Temporal
-/// address and the variables the commands use (`QUEUE`, `COURSE`, `COURSES`, `BATCH`).
+/// Runs the operator commands of `docs/` with the stack's `temporal` CLI, the stack's Temporal
+/// address and the variables the commands use (`QUEUE`, `COURSE`, `COURSES`, `BATCH`), and
+/// keeps which ones ran.
 pub struct OperatorCli {
     commands: std::collections::BTreeMap<String, String>,
     vars: Vec<(String, String)>,
+    ran: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl OperatorCli {
@@ -257,13 +271,14 @@ impl OperatorCli {
         let path = format!("{}/bin:{}", env.require("STACK_VENV").unwrap(), std::env::var("PATH").unwrap_or_default());
         let mut all = vec![("TEMPORAL_ADDRESS".to_string(), address), ("PATH".to_string(), path)];
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Self { commands: readme_commands(), vars: all }
+        Self { commands: documented_commands(), vars: all, ran: Default::default() }
     }
 
     /// Runs the command named `[name]`, `extra` appended (such as `-o json`), with `overrides`
     /// of the variables; returns its stdout, or panics with its stderr.
     pub fn run(&self, name: &str, extra: &str, overrides: &[(&str, &str)]) -> String {
-        let command = self.commands.get(name).unwrap_or_else(|| panic!("the README has no command [{name}]"));
+        let command = self.commands.get(name).unwrap_or_else(|| panic!("docs/ have no command [{name}]"));
+        self.ran.lock().unwrap().insert(name.to_string());
         let output = std::process::Command::new("bash")
             .args(["-c", &format!("{command} {extra}")])
             .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -279,6 +294,12 @@ impl OperatorCli {
     pub fn json(&self, name: &str, overrides: &[(&str, &str)]) -> serde_json::Value {
         let stdout = self.run(name, "-o json", overrides);
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("[{name}] printed no JSON ({e}): {stdout}"))
+    }
+
+    /// The documented commands not run yet.
+    pub fn not_run(&self) -> Vec<String> {
+        let ran = self.ran.lock().unwrap();
+        self.commands.keys().filter(|name| !ran.contains(*name)).cloned().collect()
     }
 }
 

@@ -1,7 +1,9 @@
-//! Operating a migration the way the README tells operators to: every step is a command of the
-//! README's "Operating a migration", run with the `temporal` CLI. A batch of 22 courses is
-//! started, paused (no video starts for 6 s, seen through `progress` queries), tuned, resumed
-//! and finished; the failed-state query lists exactly the courses seeded with broken input.
+//! Operating a migration the way `docs/operating.md` tells operators to: every step is a
+//! command of `docs/`, run with the `temporal` CLI, and every command there is run. A batch of
+//! 22 courses is started, paused (no video starts for 6 s, seen through `progress` queries),
+//! tuned, resumed and finished; the failed-state query lists exactly the courses seeded with
+//! broken input; a sound course is dry-run and run again, and a batch of every course not yet
+//! migrated runs only the broken ones.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -127,11 +129,20 @@ async fn a_batch_is_paused_tuned_resumed_and_lists_its_failed_courses() {
                 .collect();
             assert_eq!(failed, broken, "MigrationState='failed' lists exactly the courses seeded with broken input");
 
-            // A sound course again, on its own: the re-run creates nothing.
+            // A sound course again, on its own: a dry run plans nothing, the re-run creates nothing.
+            cli.run("dry-run-course", "", &[]);
             cli.run("start-course", "", &[]);
             let rerun = cli.json("course-result", &[]);
             assert_eq!(rerun["status"], "COMPLETED", "{rerun}");
             assert_eq!((rerun["result"]["counts"]["migrated"].as_u64(), rerun["result"]["flag"]["enabled"].as_bool()), (Some(0), Some(true)));
+
+            // Every course not migrated yet: the broken ones run (and fail) again, the others are left out.
+            let again = format!("{batch}-again");
+            cli.run("start-all", "", &[("BATCH", &again)]);
+            let result = cli.json("batch-result", &[("BATCH", &again)]);
+            let counts = &result["result"]["counts"];
+            assert_eq!((counts["already_migrated"].as_u64(), counts["failed"].as_u64()), (Some((courses.len() - broken.len()) as u64), Some(broken.len() as u64)), "{result}");
+            assert_eq!(cli.not_run(), Vec::<String>::new(), "every command of docs/ runs in this test");
         });
         task.await.unwrap();
     })

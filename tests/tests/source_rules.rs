@@ -3,11 +3,11 @@
 //! - all SQL is parameterized: sqlx takes only `&'static str` query texts unless a text is
 //!   wrapped in `AssertSqlSafe` (or built as an `SqlStr`); no production code does either, so
 //!   every value reaches SQL through a bind;
-//! - S3 keys are never built from user strings: only `activities/src/s3.rs` puts a key into an
-//!   S3 request, and the steps that write or delete (upload, compensate) take only keys of
-//!   `ids::transcript_key`'s shape, a hash (checked at run time by `ids::is_transcript_key`);
-//! - the workflows do no I/O and read no clock or randomness: `workflows/` names none of the
-//!   crates or std modules that would.
+//! - S3 keys are never built from user strings: only `activities/src/stores/s3.rs` puts a key
+//!   into an S3 request, and the steps that write or delete (upload, compensate) take only keys
+//!   of `ids::transcript_key`'s shape, a hash (checked at run time by `ids::is_transcript_key`);
+//! - the workflows and the vocabulary they share do no I/O and read no clock or randomness:
+//!   `workflows/` and `model/` name none of the crates or std modules that would.
 
 use std::path::{Path, PathBuf};
 
@@ -45,7 +45,7 @@ fn lines_naming(crates: &[&str], needles: &[&str]) -> Vec<String> {
 
 #[test]
 fn all_sql_is_parameterized() {
-    let unchecked = lines_naming(&["activities", "workflows", "worker"], &["AssertSqlSafe", "SqlStr", "raw_sql"]);
+    let unchecked = lines_naming(&["activities", "workflows", "model", "worker"], &["AssertSqlSafe", "SqlStr", "raw_sql"]);
     assert!(unchecked.is_empty(), "SQL text that is not a constant: {unchecked:#?}");
 }
 
@@ -53,12 +53,12 @@ fn all_sql_is_parameterized() {
 fn only_the_s3_module_names_keys_in_requests() {
     let requests: Vec<String> = lines_naming(&["activities", "worker"], &[".key("])
         .into_iter()
-        .filter(|line| !line.starts_with("activities/src/s3.rs:"))
+        .filter(|line| !line.starts_with("activities/src/stores/s3.rs:"))
         .filter(|line| !line.contains("o.key()")) // reading a listed object's key
         .collect();
-    assert!(requests.is_empty(), "S3 requests outside activities/src/s3.rs: {requests:#?}");
+    assert!(requests.is_empty(), "S3 requests outside activities/src/stores/s3.rs: {requests:#?}");
     let checked = lines_naming(&["activities"], &["is_transcript_key("]);
-    for step in ["activities/src/upload.rs", "activities/src/compensate.rs"] {
+    for step in ["activities/src/steps/upload.rs", "activities/src/steps/compensate.rs"] {
         assert!(checked.iter().any(|line| line.starts_with(step)), "{step} checks the shape of its keys: {checked:#?}");
     }
 }
@@ -66,6 +66,6 @@ fn only_the_s3_module_names_keys_in_requests() {
 #[test]
 fn workflows_do_no_io() {
     let forbidden = ["tokio", "std::fs", "std::net", "std::thread", "std::process", "::now()", "rand::", "sqlx", "mongodb", "aws_sdk", "reqwest"];
-    let io = lines_naming(&["workflows"], &forbidden);
-    assert!(io.is_empty(), "I/O, clocks or randomness in workflows/: {io:#?}");
+    let io = lines_naming(&["workflows", "model"], &forbidden);
+    assert!(io.is_empty(), "I/O, clocks or randomness in workflows/ or model/: {io:#?}");
 }

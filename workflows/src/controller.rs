@@ -1,7 +1,9 @@
 //! What a course run and a batch share as controllers of their children, written once for
 //! both: the `pause`, `resume` and `tune` signals, waiting while paused, the state shown in the
-//! Temporal UI (`MigrationState`), the search attributes, continuing as new, and the options
-//! and failures of the children they start.
+//! Temporal UI (`MigrationState`) and the rate in `progress`, the search attributes,
+//! continuing as new, and the options and failures of the children they start.
+
+use std::collections::VecDeque;
 
 use model::CourseKey;
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,6 @@ use temporalio_sdk::{
 use temporalio_workflow::workflows::WorkflowImplementation;
 
 use crate::input::{json_payload, signal_json};
-use crate::lanes::Throughput;
 
 /// Search attributes the workflows set, so that runs can be found in the UI and with
 /// `temporal workflow list --query "CourseKey='…'"`.
@@ -276,6 +277,38 @@ pub fn keep_first<T>(shown: &mut Vec<T>, more: impl IntoIterator<Item = T>, max:
     shown.extend(more.into_iter().take(room));
 }
 
+/// How many recent completions the current rate is measured over.
+const RATE_WINDOW: usize = 20;
+
+/// The current rate of completions (over the last few) and the time left at that rate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    #[serde(skip)]
+    recent: VecDeque<u64>,
+    pub per_minute: f64,
+    pub eta_seconds: Option<u64>,
+}
+
+impl Throughput {
+    /// Records a completion at `now_ms`, with `remaining` still to do (`None`: not known yet).
+    pub fn completed(&mut self, now_ms: u64, remaining: Option<u32>) {
+        if self.recent.len() == RATE_WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now_ms);
+        let span = self.recent.back().unwrap() - self.recent.front().unwrap();
+        self.per_minute = match (self.recent.len(), span) {
+            (n, span) if n > 1 && span > 0 => (n - 1) as f64 * 60_000.0 / span as f64,
+            _ => 0.0,
+        };
+        self.eta_seconds = match remaining {
+            Some(0) => Some(0),
+            Some(left) if self.per_minute > 0.0 => Some((left as f64 * 60.0 / self.per_minute).ceil() as u64),
+            _ => None,
+        };
+    }
+}
+
 /// The `tune` signal's input: the limits to change; those left out stay as they are.
 /// `MigrateCourse` reads `max_videos_in_flight` (per course) and `videos_per_minute`;
 /// `MigrateCourses` reads all four and hands the per-course ones on to its running courses.
@@ -349,6 +382,22 @@ mod tests {
         control.phase = Phase::Ended(MigrationState::Passed);
         control.paused = true;
         assert_eq!(control.derived_state(), MigrationState::Passed, "a pause after the end changes nothing");
+    }
+
+    #[test]
+    fn throughput_measures_recent_completions() {
+        let mut throughput = Throughput::default();
+        throughput.completed(0, Some(10));
+        assert_eq!((throughput.per_minute, throughput.eta_seconds), (0.0, None));
+        throughput.completed(1_000, Some(9));
+        throughput.completed(2_000, Some(8));
+        assert_eq!(throughput.per_minute, 60.0);
+        assert_eq!(throughput.eta_seconds, Some(8));
+        for second in 3..100 {
+            throughput.completed(second * 10_000, None);
+        }
+        assert_eq!(throughput.per_minute, 6.0, "only the recent completions count");
+        assert_eq!(throughput.eta_seconds, None, "unknown remaining, unknown time");
     }
 
     #[test]

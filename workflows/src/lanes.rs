@@ -1,13 +1,10 @@
-//! Running a page of children side by side: the lanes, the pacing of starts, and the rate of
-//! completions that `progress` shows.
+//! Running a page of children side by side: the lanes, and the pacing of their starts.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use temporalio_sdk::workflows::join_all;
 use temporalio_sdk::{WorkflowContext, WorkflowResult, WorkflowTermination};
 
@@ -34,7 +31,7 @@ where
         let (queue, results, work) = (&queue, results.clone(), &work);
         async move {
             loop {
-                ctx.wait_condition(|s: &W| !s.control().paused && room(s)).await.map_err(|_| WorkflowTermination::cancelled())?;
+                ctx.wait_condition(|s: &W| may_start(s, room)).await.map_err(|_| WorkflowTermination::cancelled())?;
                 let next = queue.borrow_mut().next();
                 let Some((index, item)) = next else { return WorkflowResult::Ok(()) };
                 ctx.state_mut(|s| s.control_mut().running += 1);
@@ -58,6 +55,11 @@ where
     Ok(results.into_iter().flatten().collect())
 }
 
+/// Whether a lane may start its next item: the run is not paused and `room` holds.
+pub fn may_start<W: Steered>(state: &W, room: impl Fn(&W) -> bool) -> bool {
+    !state.control().paused && room(state)
+}
+
 /// Milliseconds since the epoch of a workflow time (which is deterministic, not the clock).
 pub fn millis(time: Option<SystemTime>) -> u64 {
     time.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_millis() as u64)
@@ -74,38 +76,6 @@ pub fn pace(next_free: &mut u64, now_ms: u64, per_minute: u32) -> Option<Duratio
     (slot > now_ms).then(|| Duration::from_millis(slot - now_ms))
 }
 
-/// How many recent completions the current rate is measured over.
-const RATE_WINDOW: usize = 20;
-
-/// The current rate of completions (over the last few) and the time left at that rate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Throughput {
-    #[serde(skip)]
-    recent: VecDeque<u64>,
-    pub per_minute: f64,
-    pub eta_seconds: Option<u64>,
-}
-
-impl Throughput {
-    /// Records a completion at `now_ms`, with `remaining` still to do (`None`: not known yet).
-    pub fn completed(&mut self, now_ms: u64, remaining: Option<u32>) {
-        if self.recent.len() == RATE_WINDOW {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(now_ms);
-        let span = self.recent.back().unwrap() - self.recent.front().unwrap();
-        self.per_minute = match (self.recent.len(), span) {
-            (n, span) if n > 1 && span > 0 => (n - 1) as f64 * 60_000.0 / span as f64,
-            _ => 0.0,
-        };
-        self.eta_seconds = match remaining {
-            Some(0) => Some(0),
-            Some(left) if self.per_minute > 0.0 => Some((left as f64 * 60.0 / self.per_minute).ceil() as u64),
-            _ => None,
-        };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,21 +88,5 @@ mod tests {
         assert_eq!(pace(&mut next, 1_000, 60), Some(Duration::from_secs(1)));
         assert_eq!(pace(&mut next, 1_500, 60), Some(Duration::from_millis(1_500)));
         assert_eq!(pace(&mut next, 10_000, 60), None, "an idle spell does not bank starts");
-    }
-
-    #[test]
-    fn throughput_measures_recent_completions() {
-        let mut throughput = Throughput::default();
-        throughput.completed(0, Some(10));
-        assert_eq!((throughput.per_minute, throughput.eta_seconds), (0.0, None));
-        throughput.completed(1_000, Some(9));
-        throughput.completed(2_000, Some(8));
-        assert_eq!(throughput.per_minute, 60.0);
-        assert_eq!(throughput.eta_seconds, Some(8));
-        for second in 3..100 {
-            throughput.completed(second * 10_000, None);
-        }
-        assert_eq!(throughput.per_minute, 6.0, "only the recent completions count");
-        assert_eq!(throughput.eta_seconds, None, "unknown remaining, unknown time");
     }
 }

@@ -11,7 +11,7 @@
 //!   rollback that deletes what it wrote.
 //! - [`controller`]: what the two parents share: pause, resume and tune, the `MigrationState`
 //!   they show, continue-as-new and the options of their children.
-//! - [`lanes`]: running a page of children side by side, paced, with the rate shown.
+//! - [`lanes`]: running a page of children side by side, paced.
 //! - [`retry`]: the retry rules and the one way the workflows call an activity.
 //! - [`input`]: reading what operators give: workflow inputs and signal payloads.
 

@@ -131,8 +131,9 @@ pub struct CourseResult {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub course_key: Option<CourseKey>,
+    /// Videos are shown by their usage keys as Studio writes them (`block-v1:…`, `i4x://…`).
     #[serde(flatten)]
-    pub control: Control<UsageKey>,
+    pub control: Control<String>,
     /// `discover`, `migrate`, `write back`, `validate`, `finish` or `done`.
     pub stage: String,
     /// The limits in force (changed with the `tune` signal).
@@ -160,13 +161,13 @@ pub struct MigrateCourse {
 }
 
 impl Steered for MigrateCourse {
-    type Child = UsageKey;
+    type Child = String;
 
-    fn control(&self) -> &Control<UsageKey> {
+    fn control(&self) -> &Control<String> {
         &self.progress.control
     }
 
-    fn control_mut(&mut self) -> &mut Control<UsageKey> {
+    fn control_mut(&mut self) -> &mut Control<String> {
         &mut self.progress.control
     }
 
@@ -388,12 +389,12 @@ impl MigrateCourse {
         let options = child_options(video_workflow_id(&usage_key, input.dry_run), &usage_key.course, usage_key.to_string(), input.dry_run, None);
         let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
         let child_input = serde_json::to_value(child_input).expect("video input serializes");
-        ctx.state_mut(|s| s.progress.control.entered(usage_key.clone()));
+        ctx.state_mut(|s| s.progress.control.entered(usage_key.to_string()));
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
             Err(error) => Err(failure(format!("video {usage_key}: its migration could not start: {error}"))),
             Ok(started) => started.result().await.map_err(|error| failure(child_failure(&error))),
         };
-        ctx.state_mut(|s| s.progress.control.left(&usage_key));
+        ctx.state_mut(|s| s.progress.control.left(&usage_key.to_string()));
         result
     }
 

@@ -459,6 +459,7 @@ impl MigrateCourses {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lanes::may_start;
 
     #[test]
     fn the_cli_input_needs_only_the_courses() {
@@ -482,6 +483,11 @@ mod tests {
         progress.control.running = 0;
         assert!(progress.room_for_a_course(), "one course always may run");
         assert_eq!(progress.course_tuning().max_videos_in_flight, Some(4), "a course never gets more than the batch allows");
+        let mut batch = MigrateCourses { progress, tuning_version: 0 };
+        let room = |s: &MigrateCourses| s.progress.room_for_a_course();
+        assert!(may_start(&batch, room));
+        batch.progress.control.paused = true;
+        assert!(!may_start(&batch, room), "no course starts while the batch is paused");
     }
 
     #[test]
