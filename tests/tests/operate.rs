@@ -141,7 +141,11 @@ async fn a_batch_is_paused_tuned_resumed_and_lists_its_failed_courses() {
             cli.run("start-all", "", &[("BATCH", &again)]);
             let result = cli.json("batch-result", &[("BATCH", &again)]);
             let counts = &result["result"]["counts"];
-            assert_eq!((counts["already_migrated"].as_u64(), counts["failed"].as_u64()), (Some((courses.len() - broken.len()) as u64), Some(broken.len() as u64)), "{result}");
+            assert_eq!(
+                (counts["already_migrated"].as_u64(), counts["failed"].as_u64()),
+                (Some((courses.len() - broken.len()) as u64), Some(broken.len() as u64)),
+                "{result}"
+            );
             assert_eq!(cli.not_run(), Vec::<String>::new(), "every command of docs/ runs in this test");
         });
         task.await.unwrap();

@@ -121,14 +121,22 @@ impl MigrateVideo {
             return Ok(result(VideoOutcome::NothingToMigrate, plan, None, vec![]));
         }
 
+        // Upload each language edx-val lacks, then commit them all; a failure rolls back what
+        // the transaction wrote.
         let mut transaction =
             Transaction { ctx, steps: &steps, run_id: ctx.run_id().to_string(), unit, written: Vec::new(), uploaded: BTreeMap::new() };
-        let commit = match transaction.upload_and_commit(&plan).await {
-            Ok(commit) => commit,
-            Err(failure) => {
-                let undone = transaction.roll_back().await;
-                return Err(video_failed(format!("{failure}; {undone}")));
+        ctx.state_mut(|s| s.stage.to_upload = plan.migrate.len());
+        step(ctx, "upload");
+        let committed = async {
+            for (language, planned) in &plan.migrate {
+                transaction.upload(language, planned).await?;
             }
+            transaction.commit(&plan.edx_video_id).await
+        }
+        .await;
+        let commit = match committed {
+            Ok(commit) => commit,
+            Err(failure) => return Err(video_failed(format!("{failure}; {}", transaction.roll_back().await))),
         };
         let compensated = transaction.drop_unused(&commit).await?;
         step(ctx, "done");
@@ -160,18 +168,6 @@ struct Transaction<'a> {
 }
 
 impl Transaction<'_> {
-    /// Uploads each planned language, then records them in edx-val; a failure says what failed.
-    async fn upload_and_commit(&mut self, plan: &VideoPlan) -> Result<CommitOutcome, String> {
-        self.ctx.state_mut(|s| s.stage.to_upload = plan.migrate.len());
-        step(self.ctx, "upload");
-        for (language, planned) in &plan.migrate {
-            self.upload(language, planned).await?;
-            self.ctx.state_mut(|s| s.stage.uploaded += 1);
-        }
-        step(self.ctx, "commit");
-        self.commit(&plan.edx_video_id).await
-    }
-
     /// One language, under the key this run fixed for it. Its compensation goes on record
     /// beside it: the key, unless the upload proved that it holds someone else's object.
     async fn upload(&mut self, language: &str, planned: &TranscriptRef) -> Result<(), String> {
@@ -186,11 +182,13 @@ impl Transaction<'_> {
         }
         uploaded.map_err(|e| format!("video {usage_key}, language {language}: the upload failed: {}", failure_text(&e)))?;
         self.uploaded.insert(language.into(), key);
+        self.ctx.state_mut(|s| s.stage.uploaded += 1);
         Ok(())
     }
 
     /// Records the uploaded languages in edx-val, in one SQL transaction.
     async fn commit(&self, edx_video_id: &str) -> Result<CommitOutcome, String> {
+        step(self.ctx, "commit");
         let usage_key = &self.unit.usage_key;
         let request = CommitRequest { course_key: usage_key.course.clone(), edx_video_id: edx_video_id.into(), transcripts: self.uploaded.clone() };
         let languages: Vec<&str> = self.uploaded.keys().map(String::as_str).collect();

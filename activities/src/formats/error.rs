@@ -1,3 +1,5 @@
+//! What can be wrong with a transcript, in words that name its course, video, language and file.
+
 use std::fmt;
 
 use model::UsageKey;
