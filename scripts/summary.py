@@ -23,7 +23,8 @@ def course_lines(number, text):
     flag = "on" if r["flag"]["enabled"] else "off"
     done = c["planned"] if r["dry_run"] else c["migrated"]
     lines = [f"{r['course_key']:<44} {c['videos']:>6} {done:>8} {c['failed']:>6} {c['validation_failures']:>7} {c['transcripts_migrated']:>11}  {flag}"]
-    lines += [f"    {f['message']}" for f in r.get("failures") or []]
+    # A video failed for several reasons has one line each in its message.
+    lines += [f"    {line}" for f in r.get("failures") or [] for line in f["message"].splitlines()]
     if r["more_failures"]:
         lines.append(f"    … and {r['more_failures']} more in transcript_migrator_video_failure (run {r['run_number']})")
     return lines
