@@ -44,7 +44,12 @@ pub struct StepFailure {
 impl StepFailure {
     /// A store could not be reached: Temporal retries with the configured policy.
     pub fn store(message: impl std::fmt::Display) -> Self {
-        Self { kind: "StoreUnavailable", message: message.to_string(), retryable: true }
+        Self::retryable("StoreUnavailable", message)
+    }
+
+    /// A retry may help.
+    pub fn retryable(kind: &'static str, message: impl std::fmt::Display) -> Self {
+        Self { kind, message: message.to_string(), retryable: true }
     }
 
     /// No retry can fix it.
@@ -85,7 +90,7 @@ async fn step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, Ste
             // the network-fault test) sees a call given up.
             tracing::warn!(activity = %info.activity_type, attempt = info.attempt, seconds = limit.as_secs(), "gave up waiting for the stores; the step will be retried");
             let message = format!("{} (attempt {}): no answer from the stores within {} s", info.activity_type, info.attempt, limit.as_secs());
-            Err(StepFailure { kind: "StoreTimeout", message, retryable: true }.into())
+            Err(StepFailure::retryable("StoreTimeout", message).into())
         }
     }
 }
@@ -109,10 +114,9 @@ impl MigrationActivities {
     #[activity(name = "commit_video")]
     pub async fn commit(self: Arc<Self>, ctx: ActivityContext, request: CommitRequest) -> Result<CommitOutcome, ActivityError> {
         step(&ctx, async {
-            commit::commit_video(&self.edxval, &request).await.map_err(|e| {
-                let message = format!("course {}: edx-val transaction rolled back: {e}", request.course_key);
-                StepFailure { kind: "CommitFailed", message, retryable: true }
-            })
+            commit::commit_video(&self.edxval, &request)
+                .await
+                .map_err(|e| StepFailure::retryable("CommitFailed", format!("course {}: edx-val transaction rolled back: {e}", request.course_key)))
         })
         .await
     }

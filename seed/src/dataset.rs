@@ -522,10 +522,8 @@ impl Dataset {
                         ManifestVideo {
                             usage_key: usage_key.to_string(),
                             block_id: video.block_id.clone(),
-                            target_edx_video_id: match edx_video_id.as_str() {
-                                "" => model::ids::external_edx_video_id(&usage_key),
-                                id => id.to_string(),
-                            },
+                            target_edx_video_id: model::plan::target_edx_video_id(&usage_key, [edx_video_id.as_str()])
+                                .expect("one edx_video_id agrees with itself"),
                             edx_video_id,
                             branches,
                             expected,
