@@ -50,10 +50,18 @@ DATABASES = {"default": _database(os.environ["EDXVAL_DATABASE_URL"])}
 
 # edx-val looks up STORAGES["video_transcripts"], then VIDEO_TRANSCRIPTS_SETTINGS (edxval/utils.py).
 # The legacy form is the one edx-platform's own settings use.
+# A site's own storage settings, as the migrator reads them (S3_LOCATION, TRANSCRIPTS_DIRECTORY_PREFIX,
+# S3_SERVER_SIDE_ENCRYPTION): django-storages' `location` and `object_parameters`, edx-val's prefix.
+_sse = os.environ.get("S3_SERVER_SIDE_ENCRYPTION")
+_object_parameters = {"ServerSideEncryption": _sse} if _sse else {}
+if os.environ.get("S3_SSE_KMS_KEY_ID"):
+    _object_parameters["SSEKMSKeyId"] = os.environ["S3_SSE_KMS_KEY_ID"]
 VIDEO_TRANSCRIPTS_SETTINGS = {
-    "DIRECTORY_PREFIX": "video-transcripts/",
+    "DIRECTORY_PREFIX": os.environ.get("TRANSCRIPTS_DIRECTORY_PREFIX", "video-transcripts/"),
     "STORAGE_CLASS": "storages.backends.s3.S3Storage",
     "STORAGE_KWARGS": {
+        "location": os.environ.get("S3_LOCATION", ""),
+        "object_parameters": _object_parameters,
         "bucket_name": os.environ.get("S3_BUCKET", "edxval-transcripts"),
         "endpoint_url": os.environ.get("S3_ENDPOINT_URL"),
         "region_name": os.environ.get("S3_REGION", "us-east-1"),

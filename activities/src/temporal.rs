@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use model::contract::batch::{CourseSelection, SelectedCourses};
 use model::contract::course::{
-    BeginCourseRun, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, ValidatedPage, VideoWriteBack, WriteBackPage,
+    BeginCourseRun, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, ValidateRequest, ValidatedPage, VideoWriteBack,
+    WriteBackPage,
 };
 use model::contract::video::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
 use model::plan::VideoPlan;
@@ -99,7 +100,12 @@ async fn step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, Ste
 impl MigrationActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        step(&ctx, async { diff::diff_video(&self.contentstore, &self.edxval, &unit, &self.planned_reads).await.map_err(StepFailure::store) }).await
+        step(&ctx, async {
+            diff::diff_video(&self.contentstore, &self.edxval, self.bucket.directory_prefix(), &unit, &self.planned_reads)
+                .await
+                .map_err(StepFailure::store)
+        })
+        .await
     }
 
     #[activity(name = "upload_transcript")]
@@ -141,12 +147,12 @@ impl MigrationActivities {
     }
 
     #[activity(name = "validate_videos")]
-    pub async fn validate(self: Arc<Self>, ctx: ActivityContext, request: PageRequest) -> Result<ValidatedPage, ActivityError> {
+    pub async fn validate(self: Arc<Self>, ctx: ActivityContext, request: ValidateRequest) -> Result<ValidatedPage, ActivityError> {
         step(&ctx, async {
-            let course = &request.course_key;
-            validate::validate(&self.modulestore, &self.edxval, &self.bucket, &request)
-                .await
-                .map_err(|e| StepFailure::store(format!("course {course}: {e}")))
+            let course = &request.page.course_key;
+            let stores =
+                validate::Stores { modulestore: &self.modulestore, contentstore: &self.contentstore, edxval: &self.edxval, bucket: &self.bucket };
+            validate::validate(&stores, &request).await.map_err(|e| StepFailure::store(format!("course {course}: {e}")))
         })
         .await
     }

@@ -21,16 +21,36 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The storage key of a transcript, as edx-val names them: `video-transcripts/<uuid hex>.sjson`.
-pub fn transcript_key(run_id: &str, usage_key: &UsageKey, language: &str) -> String {
-    format!("video-transcripts/{}.sjson", hex(&uuid_bytes(run_id, &format!("transcript {usage_key} {language}"))))
+/// edx-val's default `VIDEO_TRANSCRIPTS_SETTINGS["DIRECTORY_PREFIX"]`.
+pub const DEFAULT_DIRECTORY_PREFIX: &str = "video-transcripts/";
+
+/// The storage key of a transcript as edx-val names them and keeps them in its `transcript`
+/// column: `DIRECTORY_PREFIX` + uuid hex + `.sjson` (`edxval.models.video_transcript_path`,
+/// which adds no separator of its own).
+pub fn transcript_key(directory_prefix: &str, run_id: &str, usage_key: &UsageKey, language: &str) -> String {
+    format!("{directory_prefix}{}.sjson", hex(&uuid_bytes(run_id, &format!("transcript {usage_key} {language}"))))
 }
 
-/// Whether `key` has the shape of `transcript_key`'s keys. The upload and compensate-delete
-/// steps write and delete no other key, whatever their input says.
-pub fn is_transcript_key(key: &str) -> bool {
-    let hex = key.strip_prefix("video-transcripts/").and_then(|rest| rest.strip_suffix(".sjson"));
+/// Whether `key` has the shape of `transcript_key`'s keys under `directory_prefix`. The upload
+/// and compensate-delete steps write and delete no other key, whatever their input says.
+pub fn is_transcript_key(directory_prefix: &str, key: &str) -> bool {
+    let hex = key.strip_prefix(directory_prefix).and_then(|rest| rest.strip_suffix(".sjson"));
     hex.is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// Why `prefix` cannot be a `DIRECTORY_PREFIX` the migration writes under, if it cannot: it
+/// must be a relative path of plain segments (it is joined to the storage's `location`).
+pub fn directory_prefix_problem(prefix: &str) -> Option<&'static str> {
+    if prefix.starts_with('/') {
+        return Some("it must not start with a slash");
+    }
+    if prefix.split('/').any(|segment| segment == ".." || segment == ".") {
+        return Some("it must not hold . or .. segments");
+    }
+    if prefix.contains("//") || prefix.chars().any(|c| c.is_control() || c == '\\') {
+        return Some("it must not hold empty segments, backslashes or control characters");
+    }
+    None
 }
 
 /// The `edx_video_id` of the external video a block without one gets, hyphenated like edx-val's
@@ -48,18 +68,34 @@ mod tests {
         course.parse::<crate::CourseKey>().unwrap().usage_key("video", block_id)
     }
 
+    const P: &str = DEFAULT_DIRECTORY_PREFIX;
+
     #[test]
     fn stable_per_run_and_distinct_otherwise() {
         let v = video("course-v1:a+b+c", "v");
-        let key = transcript_key("run-1", &v, "de");
-        assert_eq!(key, transcript_key("run-1", &v, "de"));
-        assert_ne!(key, transcript_key("run-2", &v, "de"));
-        assert_ne!(key, transcript_key("run-1", &v, "fr"));
-        assert_ne!(key, transcript_key("run-1", &video("course-v1:a+b+c", "w"), "de"));
+        let key = transcript_key(P, "run-1", &v, "de");
+        assert_eq!(key, transcript_key(P, "run-1", &v, "de"));
+        assert_ne!(key, transcript_key(P, "run-2", &v, "de"));
+        assert_ne!(key, transcript_key(P, "run-1", &v, "fr"));
+        assert_ne!(key, transcript_key(P, "run-1", &video("course-v1:a+b+c", "w"), "de"));
         let hex = key.strip_prefix("video-transcripts/").unwrap().strip_suffix(".sjson").unwrap();
         assert!(hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(&hex[12..13], "4", "a version-4 UUID");
-        assert!(is_transcript_key(&key));
+        assert!(is_transcript_key(P, &key));
+    }
+
+    #[test]
+    fn a_site_prefix_is_used_as_edx_val_uses_it() {
+        let v = video("course-v1:a+b+c", "v");
+        let key = transcript_key("media/vt-", "run-1", &v, "de");
+        assert!(key.starts_with("media/vt-") && key.len() == "media/vt-".len() + 32 + 6, "{key}");
+        assert!(is_transcript_key("media/vt-", &key) && !is_transcript_key(P, &key));
+        assert!(!is_transcript_key("media/vt-", &transcript_key(P, "run-1", &v, "de")));
+        assert_eq!(directory_prefix_problem(P), None);
+        assert_eq!(directory_prefix_problem(""), None, "edx-val's own default when the setting is absent");
+        for bad in ["/abs/", "a/../b/", "a//b/", "./x/"] {
+            assert!(directory_prefix_problem(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]
@@ -72,9 +108,9 @@ mod tests {
             "video-transcripts/0123456789abcdef0123456789abcdef.srt",
             "",
         ] {
-            assert!(!is_transcript_key(key), "{key}");
+            assert!(!is_transcript_key(P, key), "{key}");
         }
-        assert!(is_transcript_key("video-transcripts/0123456789abcdef0123456789abcdef.sjson"));
+        assert!(is_transcript_key(P, "video-transcripts/0123456789abcdef0123456789abcdef.sjson"));
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub struct Failure {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct VideoPlan {
+    /// edx-val's `DIRECTORY_PREFIX` as the planning worker is configured: the transcripts'
+    /// storage keys are this prefix, a uuid hex and `.sjson`.
+    #[serde(default)]
+    pub directory_prefix: String,
     /// The edx-val video the transcripts go to: the `edx_video_id` the branches agree on, or,
     /// when the block has none, the external video derived from its usage key. edx-val gets
     /// an external video under this id if it does not know it yet.
@@ -57,9 +61,21 @@ pub struct VideoPlan {
     pub already_in_edxval: BTreeSet<String>,
     /// Languages both branches hold with different content: the published copy is migrated.
     pub conflicts: BTreeSet<String>,
+    /// The published copy names `edx_video_id` already: its learners get edx-val's transcripts
+    /// from the commit on, not at the course's cut-over.
+    #[serde(default)]
+    pub live_at_commit: bool,
     /// Non-empty when the video cannot be migrated; then `migrate` is empty (all or nothing).
     pub failures: Vec<Failure>,
+    /// Languages with nothing to read: the contentstore holds no file for them, or an empty
+    /// one (kinds `missing`, `empty`). The LMS cannot show them today either; they are reported
+    /// and the video's other languages migrate, unless the run is strict.
+    #[serde(default)]
+    pub skipped: Vec<Failure>,
 }
+
+/// The problems of a read that leave nothing to migrate rather than something broken.
+pub const NO_SOURCE_KINDS: &[&str] = &["missing", "empty"];
 
 /// `^[a-zA-Z0-9\-_]*$`, at most 100 characters: what edx-val accepts as an `edx_video_id`.
 pub fn is_valid_edx_video_id(id: &str) -> bool {

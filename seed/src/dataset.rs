@@ -70,6 +70,11 @@ pub struct Video {
     /// The block names a definition document that does not exist (split courses only). The
     /// migration reads only settings fields, so such a video migrates as usual.
     pub definition_missing: bool,
+    /// No parent names the block: invisible to learners, so it is not migrated.
+    pub orphan: bool,
+    /// The block came from a content library (split courses only): its settings are in
+    /// `defaults`, and `fields` holds only its display name.
+    pub from_library: bool,
 }
 
 impl Video {
@@ -183,7 +188,11 @@ impl<'a> CourseBuilder<'a> {
     }
 
     fn video(&mut self, block_id: &str, published: Option<BlockCopy>, draft: Option<BlockCopy>) {
-        self.course.videos.push(Video { block_id: block_id.into(), published, draft, definition_missing: false });
+        self.course.videos.push(Video { block_id: block_id.into(), published, draft, definition_missing: false, orphan: false, from_library: false });
+    }
+
+    fn last_video(&mut self) -> &mut Video {
+        self.course.videos.last_mut().expect("a video was just added")
     }
 }
 
@@ -390,6 +399,37 @@ impl Dataset {
 
         // No transcripts at all: nothing to migrate.
         c.video("lecture9_no_transcripts", Fields::new("No transcripts").copy(), None);
+
+        // One language has no file, another an empty one: the LMS shows neither today. They are
+        // reported, and the third language migrates.
+        let cues = c.cues("de", 6);
+        let de = c.srt("lecture10_de.srt", &cues, SrtStyle::PLAIN);
+        let empty = c.broken("lecture10_es.srt", Vec::new(), "empty");
+        c.video(
+            "lecture10_one_file_missing",
+            Fields::new("One file missing")
+                .transcript("de", "lecture10_de.srt", de)
+                .transcript("fr", "lecture10_fr_never_uploaded.srt", missing("lecture10_fr_never_uploaded.srt"))
+                .transcript("es", "lecture10_es.srt", empty)
+                .copy(),
+            None,
+        );
+
+        // From a content library: its settings are the library's, in the block's `defaults`.
+        let (en_cues, pt_cues) = (c.cues("en", 5), c.cues("pt", 5));
+        let en = c.sjson("subs_library_intro.srt.sjson", &en_cues);
+        let pt = c.srt("library_intro_pt.srt", &pt_cues, SrtStyle::PLAIN);
+        c.video(
+            "lecture11_from_library",
+            Fields::new("From a library").sub("library_intro", en).transcript("pt", "library_intro_pt.srt", pt).copy(),
+            None,
+        );
+        c.last_video().from_library = true;
+
+        // An orphan (no parent names it) with a broken file: neither migrated nor a failure.
+        let bad = c.broken("orphan_broken_fr.srt", fixtures::UNPARSABLE_SRT.as_bytes().to_vec(), "unparsable_srt");
+        c.video("orphan_with_broken_file", Fields::new("Orphan").transcript("fr", "orphan_broken_fr.srt", bad).copy(), None);
+        c.last_video().orphan = true;
         self.courses.push(c.course);
 
         // An old Mongo course: old-style keys, c4x asset ids, draft revision documents.
@@ -412,6 +452,10 @@ impl Dataset {
         let cues = c.cues("pt", 5);
         let pt = c.srt("old_pt.srt", &cues, SrtStyle::PLAIN);
         c.video("old_draft_only", None, Fields::new("Old draft only").transcript("pt", "old_pt.srt", pt).copy());
+        let cues = c.cues("pt", 4);
+        let pt = c.srt("old_orphan_pt.srt", &cues, SrtStyle::PLAIN);
+        c.video("old_orphan", Fields::new("Old orphan").transcript("pt", "old_orphan_pt.srt", pt).copy(), None);
+        c.last_video().orphan = true;
         self.courses.push(c.course);
 
         // A split course of broken inputs, each in its own video, beside one good video.
@@ -462,7 +506,7 @@ impl Dataset {
         let cues = c.cues("it", 4);
         let it = c.srt("no_definition_it.srt", &cues, SrtStyle::PLAIN);
         c.video("missing_definition", Fields::new("A block whose definition is gone").transcript("it", "no_definition_it.srt", it).copy(), None);
-        c.course.videos.last_mut().expect("just added").definition_missing = true;
+        c.last_video().definition_missing = true;
         self.courses.push(c.course);
 
         // An old Mongo course with one broken input.
@@ -519,6 +563,7 @@ impl Dataset {
                         let edx_video_id = video.edx_video_id();
                         let expected = manifest::expected_video(&branches, &edx_video_id, known.get(edx_video_id.as_str()));
                         let usage_key = course.key.usage_key("video", &video.block_id);
+                        let expected = if video.orphan { manifest::ExpectedVideo::orphan() } else { expected };
                         ManifestVideo {
                             usage_key: usage_key.to_string(),
                             block_id: video.block_id.clone(),
@@ -526,6 +571,7 @@ impl Dataset {
                                 .expect("one edx_video_id agrees with itself"),
                             edx_video_id,
                             branches,
+                            orphan: video.orphan,
                             expected,
                         }
                     })
@@ -536,6 +582,7 @@ impl Dataset {
                 totals.failed_videos += failed;
                 totals.assets += course.assets.len();
                 totals.transcripts_to_migrate += videos.iter().map(|v| v.expected.migrate.len()).sum::<usize>();
+                totals.orphans += videos.iter().filter(|v| v.orphan).count();
                 ManifestCourse {
                     course_key: course.key.to_string(),
                     modulestore: if course.key.old_style { "old_mongo" } else { "split" }.into(),

@@ -51,6 +51,8 @@ pub enum Outcome {
     Migrated,
     NothingToMigrate,
     Failed,
+    /// No parent names the block: left out, reported as an orphan.
+    Orphan,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +82,23 @@ pub struct ExpectedVideo {
     /// Whether the migration must create an external edx-val video and write its id back.
     pub creates_external_video: bool,
     pub failure: Option<Failure>,
+    /// Languages with no source file, or an empty one: reported, not migrated.
+    #[serde(default)]
+    pub skipped: BTreeSet<String>,
+}
+
+impl ExpectedVideo {
+    pub fn orphan() -> Self {
+        ExpectedVideo {
+            outcome: Outcome::Orphan,
+            migrate: BTreeMap::new(),
+            already_in_edxval: BTreeSet::new(),
+            conflicts: BTreeSet::new(),
+            creates_external_video: false,
+            failure: None,
+            skipped: BTreeSet::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +110,9 @@ pub struct ManifestVideo {
     /// video the migration derives from its usage key.
     pub target_edx_video_id: String,
     pub branches: BTreeMap<Branch, BranchView>,
+    /// No parent names the block.
+    #[serde(default)]
+    pub orphan: bool,
     pub expected: ExpectedVideo,
 }
 
@@ -110,6 +132,8 @@ pub struct Totals {
     pub transcripts_to_migrate: usize,
     pub failed_videos: usize,
     pub assets: usize,
+    #[serde(default)]
+    pub orphans: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,8 +147,9 @@ pub struct Manifest {
 }
 
 /// Merges the branches as the migration must: a language comes from the published branch where
-/// it has it, otherwise from the draft; languages edx-val already has are left alone; a video
-/// migrates all of its missing languages or, if one of them cannot be read, none. An
+/// it has it, otherwise from the draft; languages edx-val already has are left alone; a
+/// language with no file, or an empty one, is skipped; a video migrates all of its other
+/// missing languages or, if one of them cannot be read, none. An
 /// `edx_video_id` edx-val would refuse fails the video before anything else.
 pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, edx_video_id: &str, known_languages: Option<&BTreeSet<String>>) -> ExpectedVideo {
     let already: BTreeSet<String> = known_languages.cloned().unwrap_or_default();
@@ -135,6 +160,7 @@ pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, edx_video_id: &st
         conflicts: BTreeSet::new(),
         creates_external_video: known_languages.is_none(),
         failure: None,
+        skipped: BTreeSet::new(),
     };
     let fail = |kind: &str, language: Option<&str>, file: Option<&String>| Failure {
         kind: kind.into(),
@@ -180,6 +206,9 @@ pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, edx_video_id: &st
         match read {
             Read::Transcript { file, sha256, .. } => {
                 expected.migrate.insert(language.clone(), ExpectedTranscript { from: branch, file: file.clone(), sha256: sha256.clone() });
+            }
+            Read::Error { kind, .. } if model::plan::NO_SOURCE_KINDS.contains(&kind.as_str()) => {
+                expected.skipped.insert(language.clone());
             }
             Read::Error { kind, file } => {
                 expected.failure.get_or_insert_with(|| fail(kind, Some(language), file.as_ref()));

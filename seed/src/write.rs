@@ -11,7 +11,7 @@ use model::{Branch, CourseKey};
 use mongodb::Database;
 use sqlx::AnyPool;
 
-use crate::dataset::{Asset, Course, Dataset, KnownVideo};
+use crate::dataset::{Asset, Course, Dataset, KnownVideo, Video};
 use crate::rng::Rng;
 
 /// pymongo's default GridFS chunk size.
@@ -92,27 +92,45 @@ async fn write_split_course(targets: &Targets<'_>, course: &Course, rng: &mut Rn
         definitions.replace_one(doc! { "_id": id }, definition).upsert(true).await?;
     }
     let original = object_id(rng);
+    let draft_version = object_id(rng);
     for branch in [Branch::Published, Branch::Draft] {
-        let version = if branch == Branch::Published { original } else { object_id(rng) };
-        let shown: Vec<(&str, &Document, ObjectId)> = course
+        let version = if branch == Branch::Published { original } else { draft_version };
+        let shown: Vec<(&Video, &Document, ObjectId)> = course
             .videos
             .iter()
             .zip(&video_definitions)
-            .filter_map(|(video, definition)| video.copy(branch).map(|copy| (video.block_id.as_str(), &copy.fields, *definition)))
+            .filter_map(|(video, definition)| video.copy(branch).map(|copy| (video, &copy.fields, *definition)))
             .collect();
-        let edit_info = |version: ObjectId| {
-            doc! { "edited_on": edited_on, "edited_by": EDITOR, "update_version": version, "previous_version": Bson::Null, "source_version": Bson::Null }
+        // A published block copied from its draft, and not edited since, names the draft's version
+        // as its source (split's publish); Studio shows it without unpublished changes.
+        let edit_info = |version: ObjectId, in_sync: bool| {
+            let source = if branch == Branch::Published && in_sync { Bson::ObjectId(draft_version) } else { Bson::Null };
+            doc! { "edited_on": edited_on, "edited_by": EDITOR, "update_version": version, "previous_version": Bson::Null, "source_version": source }
         };
-        let children: Vec<Bson> = shown.iter().map(|(id, _, _)| Bson::Array(vec!["video".into(), (*id).into()])).collect();
+        let children: Vec<Bson> = shown
+            .iter()
+            .filter(|(video, _, _)| !video.orphan)
+            .map(|(video, _, _)| Bson::Array(vec!["video".into(), video.block_id.as_str().into()]))
+            .collect();
         let mut blocks = vec![doc! {
             "block_type": "course", "block_id": "course", "definition": course_definition,
             "fields": { "display_name": &course.display_name, "children": children },
-            "defaults": {}, "edit_info": edit_info(version),
+            "defaults": {}, "edit_info": edit_info(version, false),
         }];
-        blocks.extend(shown.iter().map(|(block_id, fields, definition)| {
+        blocks.extend(shown.iter().map(|(video, fields, definition)| {
+            // A library's block: the library's settings in `defaults`, the course's own (here
+            // only the display name) in `fields`.
+            let (fields, defaults) = match video.from_library {
+                true => {
+                    let mut defaults = (*fields).clone();
+                    let own: Document = defaults.remove("display_name").map(|name| doc! { "display_name": name }).unwrap_or_default();
+                    (own, defaults)
+                }
+                false => ((*fields).clone(), Document::new()),
+            };
             doc! {
-                "block_type": "video", "block_id": *block_id, "definition": *definition,
-                "fields": (*fields).clone(), "defaults": {}, "edit_info": edit_info(version),
+                "block_type": "video", "block_id": video.block_id.as_str(), "definition": *definition,
+                "fields": fields, "defaults": defaults, "edit_info": edit_info(version, video.draft.is_none()),
             }
         }));
         let structure = doc! {
@@ -195,7 +213,8 @@ async fn write_old_mongo_course(db: &Database, course: &Course) -> anyhow::Resul
     let blocks = db.collection::<Document>(activities::stores::modulestore::OLD_MONGO);
     let key = &course.key;
     let edit_info = doc! { "edited_on": DateTime::from_millis(1_380_000_000_000), "edited_by": EDITOR };
-    let children: Vec<String> = course.videos.iter().map(|v| format!("i4x://{}/{}/video/{}", key.org, key.course, v.block_id)).collect();
+    let children: Vec<String> =
+        course.videos.iter().filter(|v| !v.orphan).map(|v| format!("i4x://{}/{}/video/{}", key.org, key.course, v.block_id)).collect();
     let mut documents = vec![doc! {
         "_id": old_mongo_id(key, "course", &key.run, false),
         "definition": { "data": {}, "children": children },
@@ -308,7 +327,7 @@ async fn write_known_video(targets: &Targets<'_>, video: &KnownVideo) -> anyhow:
         if existing.contains_key(language) {
             continue;
         }
-        targets.bucket.put_if_absent(key, bytes.clone()).await?;
+        targets.bucket.put_as_edxval(key, bytes.clone()).await?;
         edxval::create_transcript(&mut conn, video_id, &VideoTranscript::custom_sjson(language, key)).await?;
     }
     Ok(())

@@ -145,16 +145,24 @@ fn edxval_read_command(s3_bucket: &str) -> std::process::Command {
     command
 }
 
+/// `edxval_read_many`, with edx-val's storage configured as `s3` says: django-storages'
+/// `location` and edx-val's `DIRECTORY_PREFIX`.
+pub fn edxval_read_many_in(s3: &activities::stores::settings::S3Settings, wanted: &[(String, String)]) -> Vec<Result<(String, String), String>> {
+    let mut command = edxval_read_command(&s3.bucket);
+    command.env("S3_LOCATION", &s3.location).env("TRANSCRIPTS_DIRECTORY_PREFIX", &s3.directory_prefix);
+    read_many(command, wanted)
+}
+
 /// Reads many transcripts through edx-val's own Python API in one process:
 /// `Ok((file_name, content))` or `Err(what edx-val raised)` for each `(edx_video_id, language)`.
 pub fn edxval_read_many(s3_bucket: &str, wanted: &[(String, String)]) -> Vec<Result<(String, String), String>> {
+    read_many(edxval_read_command(s3_bucket), wanted)
+}
+
+fn read_many(mut command: std::process::Command, wanted: &[(String, String)]) -> Vec<Result<(String, String), String>> {
     use std::io::Write;
-    let mut child = edxval_read_command(s3_bucket)
-        .arg("--batch")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("running the stack's python");
+    let mut child =
+        command.arg("--batch").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().expect("running the stack's python");
     let mut stdin = child.stdin.take().unwrap();
     let input: String = wanted.iter().map(|pair| serde_json::to_string(pair).unwrap() + "\n").collect();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
@@ -172,6 +180,38 @@ pub fn edxval_read_many(s3_bucket: &str, wanted: &[(String, String)]) -> Vec<Res
             }
         })
         .collect()
+}
+
+/// For each video block of a split course: whether Studio shows it without unpublished
+/// changes, by `split_draft.has_changes`'s rule (the two copies' `source_version`, else
+/// `update_version`, agree). Blocks only one branch has are left out.
+pub async fn split_in_sync(
+    modulestore: &activities::stores::modulestore::Modulestore,
+    sql: &sqlx::AnyPool,
+    course: &model::CourseKey,
+) -> std::collections::BTreeMap<String, bool> {
+    use bson::{Bson, Document, doc};
+    let mut versions = Vec::new();
+    for branch in model::Branch::ALL {
+        let (head, _) = activities::stores::split_course_index::current_head(modulestore, sql, course, branch).await.unwrap().unwrap();
+        let structures = modulestore.database().collection::<Document>(activities::stores::modulestore::STRUCTURES);
+        let structure = structures.find_one(doc! { "_id": head }).await.unwrap().unwrap();
+        let mut by_block = std::collections::BTreeMap::new();
+        for block in structure.get_array("blocks").unwrap().iter().filter_map(Bson::as_document) {
+            if block.get_str("block_type") != Ok("video") {
+                continue;
+            }
+            let edit_info = block.get_document("edit_info").unwrap();
+            let version = match edit_info.get("source_version") {
+                Some(Bson::Null) | None => edit_info.get("update_version").cloned(),
+                source => source.cloned(),
+            };
+            by_block.insert(block.get_str("block_id").unwrap().to_string(), version);
+        }
+        versions.push(by_block);
+    }
+    let (draft, published) = (&versions[0], &versions[1]);
+    draft.iter().filter_map(|(id, version)| Some((id.clone(), published.get(id)? == version))).collect()
 }
 
 /// A course's videos as the migration sees them: one unit per block, with its copy in each

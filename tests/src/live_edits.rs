@@ -103,7 +103,7 @@ pub async fn users_uploading(settings: StoreSettings, manifest: Manifest, seed: 
         let sha = hex::encode(sha2::Sha256::digest(&content));
         // Studio stores the file first, then records it.
         let key = format!("video-transcripts/{}.sjson", rng.hex32());
-        let stored = bucket.put_if_absent(&key, content).await.is_ok();
+        let stored = bucket.put_as_edxval(&key, content).await.is_ok();
         match if stored { upload(&pool, &course_key, &edx_video_id, &language, &key).await } else { Ok(None) } {
             Ok(Some(row)) => edits.uploads.push(((edx_video_id, language), row, sha)),
             outcome => {

@@ -136,6 +136,7 @@ async fn courses_migrate_validate_and_flip_their_flag_once() {
             let languages: u32 = course.videos.iter().map(|v| v.expected.migrate.len() as u32).sum();
             assert_eq!(result.counts.transcripts_migrated, languages, "{}: transcripts that would be migrated", course.course_key);
             assert_eq!(result.run_number, 0, "dry runs are not logged in SQL");
+            assert_eq!(result.counts.orphans as usize, course.videos.iter().filter(|v| v.orphan).count(), "{}: orphans", course.course_key);
         }
 
         // The migration.
@@ -164,6 +165,15 @@ async fn courses_migrate_validate_and_flip_their_flag_once() {
             }
             let migrated = course.videos.iter().filter(|v| v.expected.outcome == Outcome::Migrated).count() as u32;
             assert_eq!(result.counts.migrated, migrated, "{}", course.course_key);
+            let orphans: Vec<String> = course.videos.iter().filter(|v| v.orphan).map(|v| v.usage_key.clone()).collect();
+            assert_eq!(result.orphans.iter().map(ToString::to_string).collect::<Vec<_>>(), orphans, "{}: orphans are listed", course.course_key);
+            let skipped: usize = course.videos.iter().map(|v| v.expected.skipped.len()).sum();
+            assert_eq!(result.counts.transcripts_without_source as usize, skipped, "{}: languages without a source", course.course_key);
+            assert_eq!(result.skipped.len(), skipped.min(50), "{}: {:?}", course.course_key, result.skipped);
+            // The course cut-over: ids go into the blocks only once the whole course validated.
+            let unnamed = course.videos.iter().filter(|v| v.expected.outcome == Outcome::Migrated && v.edx_video_id.is_empty()).count() as u32;
+            let switched = if course.flag_expected { unnamed } else { 0 };
+            assert_eq!(result.counts.switched_at_cut_over, switched, "{}: {:?}", course.course_key, result.counts);
             for video in course.videos.iter().filter(|v| v.expected.outcome == Outcome::Migrated) {
                 for (language, transcript) in &video.expected.migrate {
                     let Read::Transcript { sjson: Some(sjson), .. } = &video.branches[&transcript.from].languages[language] else {
@@ -182,16 +192,31 @@ async fn courses_migrate_validate_and_flip_their_flag_once() {
             assert_eq!(&hex::encode(Sha256::digest(content.as_bytes())), sha256, "{usage_key} {language}: the bytes edx-val serves");
             assert_eq!(&serde_json::from_str::<serde_json::Value>(&content).unwrap(), sjson, "{usage_key} {language}");
         }
-        // Every copy of a migrated video names its edx-val video now (written back where empty).
+        // In a course that validated, every copy of a migrated video names its edx-val video
+        // now (written back where empty). In one that did not, a block without an id still has
+        // none: the LMS, which reads edx-val only for a block that names an edx_video_id, keeps
+        // serving its learners from the contentstore.
         for course in &manifest.courses {
             let units = course_units(&modulestore, &course.course_key.parse().unwrap()).await;
             for video in course.videos.iter().filter(|v| v.expected.outcome == Outcome::Migrated) {
                 let unit = units.iter().find(|u| u.usage_key.to_string() == video.usage_key).unwrap();
+                let named = if course.flag_expected { final_edx_video_id(video) } else { video.edx_video_id.clone() };
                 for copy in &unit.copies {
-                    assert_eq!(copy.fields.edx_video_id, final_edx_video_id(video), "{} {}", video.usage_key, copy.branch);
+                    assert_eq!(copy.fields.edx_video_id, named, "{} {} (course passed: {})", video.usage_key, copy.branch, course.flag_expected);
                 }
             }
         }
+        // No external video the migration created is linked to a course, as edx-val's own.
+        let ours: Vec<String> = manifest.courses.iter().flat_map(|c| &c.videos).map(final_edx_video_id).collect();
+        let query = format!(
+            "SELECT COUNT(*) FROM edxval_coursevideo c JOIN edxval_video v ON v.id = c.video_id WHERE v.status = 'external' AND v.edx_video_id IN ({})",
+            vec!["?"; ours.len()].join(", ")
+        );
+        let mut linked = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query));
+        for id in &ours {
+            linked = linked.bind(id);
+        }
+        assert_eq!(linked.fetch_one(&sql).await.unwrap(), 0, "external videos linked to a course");
 
         // A second run creates nothing and appends no flag row; only the run log grows.
         let after_first = world(&modulestore, &sql, &bucket, &manifest).await;

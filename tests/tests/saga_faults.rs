@@ -68,7 +68,9 @@ fn injected(step: &str) -> ActivityError {
 impl FaultyActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        let plan = activities::steps::diff::diff_video(&self.contentstore, &self.edxval, &unit, &self.reads).await.unwrap();
+        let plan = activities::steps::diff::diff_video(&self.contentstore, &self.edxval, model::ids::DEFAULT_DIRECTORY_PREFIX, &unit, &self.reads)
+            .await
+            .unwrap();
         if self.fault == Fault::UserRowAfterDiff {
             let language = plan.migrate.keys().next().expect("a language to migrate");
             user_adds_transcript(&self.edxval, &self.bucket, &plan.edx_video_id, language).await;
@@ -133,6 +135,7 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
     let input = MigrateVideoInput {
         unit: unit.clone(),
         dry_run: false,
+        strict: false,
         retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() },
     };
     let id = format!("test-fault-{}", unique_tag("w"));

@@ -12,7 +12,7 @@ use activities::stores::modulestore::Modulestore;
 use activities::stores::s3::{PutOutcome, TranscriptBucket};
 use integration_tests::{clean_up, course_units, edxval_read, seed_isolated};
 use model::CourseKey;
-use model::ids::transcript_key;
+use model::ids::{DEFAULT_DIRECTORY_PREFIX as P, transcript_key};
 use model::video::VideoUnit;
 use seed::Plan;
 use sha2::{Digest, Sha256};
@@ -36,11 +36,11 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     // A video without edx_video_id: upload each language, retry each upload, commit, retry.
     let video = unit(&modulestore, &course, "lecture1_transcripts_only").await;
     let usage_key = video.usage_key.clone();
-    let plan = diff_video(&contentstore, &edxval, &video, &reads).await.unwrap();
+    let plan = diff_video(&contentstore, &edxval, P, &video, &reads).await.unwrap();
     assert_eq!(plan.migrate.len(), 3);
     let mut keys = BTreeMap::new();
     for (language, planned) in &plan.migrate {
-        let key = transcript_key(&run_id, &usage_key, language);
+        let key = transcript_key(P, &run_id, &usage_key, language);
         // The first upload sends the bytes the diff kept, the retry reads the file again: the
         // same object either way.
         let kept = reads.take(&usage_key, language, &planned.sha256).expect("the diff kept the planned transcript");
@@ -67,7 +67,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
 
     // A key that holds someone else's object is never overwritten.
     let (language, planned) = plan.migrate.iter().next().unwrap();
-    let foreign = transcript_key(&run_id, &course.usage_key("video", "someone else"), language);
+    let foreign = transcript_key(P, &run_id, &course.usage_key("video", "someone else"), language);
     assert_eq!(bucket.put_if_absent(&foreign, b"{}".to_vec()).await.unwrap(), PutOutcome::Created);
     let conflict = upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &foreign).await.unwrap_err();
     assert!(matches!(conflict, UploadError::Conflict(_)) && !conflict.is_retryable(), "{conflict}");
@@ -89,11 +89,11 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     // A transcript a user adds between diff and commit wins; compensation removes our object.
     let known = unit(&modulestore, &course, "lecture5_known_to_edxval").await;
     let known_key = known.usage_key.clone();
-    let plan = diff_video(&contentstore, &edxval, &known, &reads).await.unwrap();
+    let plan = diff_video(&contentstore, &edxval, P, &known, &reads).await.unwrap();
     assert_eq!(plan.migrate.keys().collect::<Vec<_>>(), ["de"]);
-    let ours = transcript_key(&run_id, &known_key, "de");
+    let ours = transcript_key(P, &run_id, &known_key, "de");
     upload_transcript(&contentstore, &bucket, &reads, &known, "de", &plan.migrate["de"], &ours).await.unwrap();
-    let users = format!("video-transcripts/{}.sjson", &transcript_key(&run_id, &course.usage_key("video", "user upload"), "de")[18..50]);
+    let users = format!("video-transcripts/{}.sjson", &transcript_key(P, &run_id, &course.usage_key("video", "user upload"), "de")[18..50]);
     {
         let mut conn = edxval.acquire().await.unwrap();
         let video = activities::stores::edxval::video(&mut conn, &plan.edx_video_id).await.unwrap().unwrap();

@@ -5,7 +5,8 @@
 //!   every value reaches SQL through a bind;
 //! - S3 keys are never built from user strings: only `activities/src/stores/s3.rs` puts a key
 //!   into an S3 request, and the steps that write or delete (upload, compensate) take only keys
-//!   of `ids::transcript_key`'s shape, a hash (checked at run time by `ids::is_transcript_key`);
+//!   of `ids::transcript_key`'s shape under the configured prefix, a hash (checked at run time
+//!   by `TranscriptBucket::is_ours`);
 //! - the workflows and the vocabulary they share do no I/O and read no clock or randomness:
 //!   `workflows/` and `model/` name none of the crates or std modules that would.
 
@@ -57,7 +58,7 @@ fn only_the_s3_module_names_keys_in_requests() {
         .filter(|line| !line.contains("o.key()")) // reading a listed object's key
         .collect();
     assert!(requests.is_empty(), "S3 requests outside activities/src/stores/s3.rs: {requests:#?}");
-    let checked = lines_naming(&["activities"], &["is_transcript_key("]);
+    let checked = lines_naming(&["activities"], &[".is_ours("]);
     for step in ["activities/src/steps/upload.rs", "activities/src/steps/compensate.rs"] {
         assert!(checked.iter().any(|line| line.starts_with(step)), "{step} checks the shape of its keys: {checked:#?}");
     }

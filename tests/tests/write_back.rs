@@ -1,6 +1,8 @@
 //! The page write-back on the real stack: the ids of a page's videos go into a split course in
 //! one new structure version per branch, whatever the number of videos; an id an author set is
-//! never replaced, and the rest of the page is written all the same.
+//! never replaced, and the rest of the page is written all the same. Studio's publish state is
+//! kept (a block in sync stays in sync by `has_changes`'s rule), the SQL course index and its
+//! MongoDB mirror name the same heads, and every move of a head has its history row.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +10,7 @@ use activities::steps::write_back::write_back_page;
 use activities::stores::modulestore::{Modulestore, STRUCTURES};
 use activities::stores::split_course_index::current_head;
 use bson::{Document, doc};
-use integration_tests::{clean_up, course_units, seed_isolated};
+use integration_tests::{clean_up, course_units, seed_isolated, split_in_sync};
 use model::contract::course::{VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest};
 use model::{Branch, CourseKey, UsageKey};
 use seed::Plan;
@@ -49,8 +51,21 @@ async fn a_page_writes_one_structure_version_per_branch_and_keeps_authors_ids() 
         async move { write_back_page(modulestore, sql, &page).await.unwrap() }
     };
 
+    let history = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM split_modulestore_django_historicalsplitmodulestorecourseindex WHERE course_id = ? AND history_type = '~'",
+        )
+        .bind(course.to_string())
+        .fetch_one(&sql)
+        .await
+        .unwrap();
+        n
+    };
+    let in_sync_before = split_in_sync(&modulestore, &sql, &course).await;
+    assert!(in_sync_before.values().all(|in_sync| *in_sync), "the seeded blocks are published and in sync: {in_sync_before:?}");
+
     // Three videos: one new version per branch, each following the branch's head.
-    let (structures_before, heads_before) = (count().await, heads().await);
+    let (structures_before, heads_before, history_before) = (count().await, heads().await, history().await);
     let first = write((0..3).map(|i| request(&videos[i], &format!("wb-id-{i}"))).collect()).await;
     assert_eq!(first, vec![done(|o| &mut o.written); 3]);
     assert_eq!(count().await, structures_before + 2, "one structure version per branch for the page");
@@ -84,6 +99,14 @@ async fn a_page_writes_one_structure_version_per_branch_and_keeps_authors_ids() 
     let third = write(vec![request(&videos[0], "wb-id-0"), request(&videos[3], "wb-id-3")]).await;
     assert_eq!(third, vec![done(|o| &mut o.already); 2]);
     assert_eq!(count().await, structures_before + 4, "no version where nothing is written");
+
+    assert_eq!(split_in_sync(&modulestore, &sql, &course).await, in_sync_before, "every block in sync before is in sync after");
+    assert_eq!(history().await, history_before + 4, "a history row for each of the four head moves");
+    let index = modulestore.database().collection::<Document>(activities::stores::modulestore::ACTIVE_VERSIONS);
+    let mirror = index.find_one(doc! { "org": &course.org, "course": &course.course, "run": &course.run }).await.unwrap().unwrap();
+    for (branch, head) in Branch::ALL.into_iter().zip(heads().await) {
+        assert_eq!(mirror.get_document("versions").unwrap().get_object_id(branch.split_version_key()).unwrap(), head, "the MongoDB mirror, {branch}");
+    }
 
     let ids: Vec<Vec<String>> =
         course_units(&modulestore, &course).await.iter().map(|u| u.copies.iter().map(|c| c.fields.edx_video_id.clone()).collect()).collect();

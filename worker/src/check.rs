@@ -6,7 +6,7 @@ use activities::stores::contentstore::Contentstore;
 use activities::stores::edxval;
 use activities::stores::modulestore::Modulestore;
 use activities::stores::s3::{self, TranscriptBucket};
-use activities::stores::settings::redact_url;
+use activities::stores::settings::{Encryption, redact_url};
 use anyhow::Context;
 use temporalio_client::Connection;
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;
@@ -62,9 +62,16 @@ async fn contentstore(config: &Config) -> anyhow::Result<String> {
 
 async fn s3(config: &Config) -> anyhow::Result<String> {
     let bucket = TranscriptBucket::connect(&config.stores.s3).await;
-    let listed = bucket.client().list_objects_v2().bucket(bucket.bucket()).prefix("video-transcripts/").max_keys(1).send().await;
+    let under = bucket.object_key(bucket.directory_prefix());
+    let listed = bucket.client().list_objects_v2().bucket(bucket.bucket()).prefix(&under).max_keys(1).send().await;
     listed.map_err(|e| anyhow::anyhow!("{}", s3::sdk_error_text(&e)))?;
-    Ok("bucket readable".into())
+    let encryption = match &config.stores.s3.encryption {
+        None => "no server-side encryption asked".to_string(),
+        Some(Encryption::S3Managed) => "SSE-S3 (AES256)".to_string(),
+        Some(Encryption::Kms { key_id: Some(key) }) => format!("SSE-KMS with key {key}"),
+        Some(Encryption::Kms { key_id: None }) => "SSE-KMS with the bucket's default key".to_string(),
+    };
+    Ok(format!("bucket readable; new transcripts go to s3://{}/{under}<hex>.sjson, {encryption}", bucket.bucket()))
 }
 
 async fn edx_val(config: &Config) -> anyhow::Result<String> {
@@ -81,7 +88,28 @@ async fn edx_val(config: &Config) -> anyhow::Result<String> {
     let transcripts = count("SELECT COUNT(*) FROM edxval_videotranscript").await?;
     let flags = count("SELECT COUNT(*) FROM video_config_coursevideotranscriptenabledflag").await?;
     count("SELECT COUNT(*) FROM video_config_migrationenqueuedcourse").await?;
-    Ok(format!("{videos} videos, {transcripts} transcripts, {flags} course flag rows"))
+    let global = global_flag(&pool).await?;
+    Ok(format!("{videos} videos, {transcripts} transcripts, {flags} course flag rows; {global}"))
+}
+
+/// The global `VideoTranscriptEnabledFlag` (newest row wins), and what it means on today's
+/// platform (see docs/operating.md, "When learners switch").
+async fn global_flag(pool: &sqlx::AnyPool) -> anyhow::Result<String> {
+    let newest = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT CASE WHEN enabled THEN 1 ELSE 0 END, CASE WHEN enabled_for_all_courses THEN 1 ELSE 0 END \
+         FROM video_config_videotranscriptenabledflag ORDER BY change_date DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await;
+    let lms = "the LMS (Hawthorn and later) serves edx-val first for every block that names an edx_video_id, whatever the flags";
+    Ok(match newest {
+        Err(e) => format!("no global VideoTranscriptEnabledFlag table ({e}); {lms}"),
+        Ok(None) | Ok(Some((0, _))) => format!("global VideoTranscriptEnabledFlag off: Studio hides its transcript settings, and {lms}"),
+        Ok(Some((_, 0))) => {
+            format!("global VideoTranscriptEnabledFlag on for courses whose course flag is on (the migration turns it on after validation); {lms}")
+        }
+        Ok(Some(_)) => format!("global VideoTranscriptEnabledFlag on for all courses; {lms}"),
+    })
 }
 
 async fn temporal(config: &Config) -> anyhow::Result<String> {

@@ -1,16 +1,19 @@
 //! `MigrateCourse`: one course run. It pages through the course's videos, runs one
-//! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, writes the ids
-//! of the page's migrated videos back into their blocks in one step (a split branch's new
-//! structure version copies the whole course, so one per page rather than one per video), and
-//! continues as new after each page so that its history stays small whatever the course's
-//! size. After the last page it validates every video against edx-val and S3, and switches the
-//! course's `CourseVideoTranscriptEnabledFlag` on only when every video migrated and validated.
+//! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, and continues
+//! as new after each page so that its history stays small whatever the course's size. After the
+//! last page it validates every video against the contentstore, edx-val and S3. Then comes the
+//! cut-over: the `edx_video_id`s are written into the blocks that lack them (a split branch's new
+//! structure version copies the whole course, so one per chunk of videos rather than one per
+//! video), which is when today's LMS switches those videos to edx-val, and the course's
+//! `CourseVideoTranscriptEnabledFlag` goes on (older releases read it) only when every video
+//! migrated and validated. With `cut_over: video` the ids are written page by page instead.
 //! Every real run is recorded in the course log; a dry run writes nothing anywhere.
 //!
 //! Operators steer it with the `pause`, `resume` and `tune` signals (see `controller`).
 
 use model::contract::course::{
-    BeginCourseRun, CourseCounts, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, VideoFailure, VideoWriteBack, WriteBackPage,
+    BeginCourseRun, CourseCounts, CutOver, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, ValidateRequest, VideoFailure, VideoWriteBack,
+    WriteBackPage, WriteBackRequest,
 };
 use model::contract::{BeginRun, Discover, FinishRun, RecordRunFailures, Validate, WriteBack};
 use model::video::VideoUnit;
@@ -30,6 +33,11 @@ use crate::retry::{RetrySettings, Steps, failure_text};
 pub const FAILURES_SHOWN: usize = 50;
 /// How many videos a dry run's result lists with their plan; each child's result has its own.
 pub const PLANS_SHOWN: usize = 50;
+/// How many orphans and skipped languages the result lists; the counts have them all.
+pub const SKIPPED_SHOWN: usize = 50;
+/// Videos per write-back at the cut-over: each split branch gets one structure version per
+/// chunk, and a version is a copy of the whole course.
+const CUT_OVER_CHUNK: usize = 1_000;
 
 /// The workflow id of a course's migration. Starting the same id twice while it runs is refused
 /// by Temporal, so one course is never migrated twice at once.
@@ -70,6 +78,14 @@ pub struct MigrateCourseInput {
     pub page_size: u32,
     #[serde(default)]
     pub retry: RetrySettings,
+    /// `course` (the default): learners switch when the whole course has validated. `video`:
+    /// each video's ids are written as soon as its page has migrated.
+    #[serde(default)]
+    pub cut_over: CutOver,
+    /// A language with no source file, or an empty one, fails its video (as a broken file
+    /// does) instead of being skipped and reported.
+    #[serde(default)]
+    pub strict: bool,
     /// Set by the workflow itself when it continues as new; never given by a caller.
     #[serde(default)]
     pub carried: Option<Carried>,
@@ -84,6 +100,8 @@ impl MigrateCourseInput {
             videos_per_minute: 0,
             page_size: default_page_size(),
             retry: RetrySettings::default(),
+            cut_over: CutOver::default(),
+            strict: false,
             carried: None,
         }
     }
@@ -98,9 +116,24 @@ pub struct Carried {
     pub counts: CourseCounts,
     pub failures: Vec<VideoFailure>,
     pub plans: Vec<PlannedVideo>,
+    /// The first orphans and skipped languages (the counts have them all).
+    #[serde(default)]
+    pub orphans: Vec<UsageKey>,
+    #[serde(default)]
+    pub skipped: Vec<SkippedLanguage>,
     /// Whether an operator paused the run (a signal the previous run received).
     pub paused: bool,
     pub videos_started: u32,
+}
+
+/// A language that was not migrated because it has nothing to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedLanguage {
+    pub usage_key: UsageKey,
+    pub language: String,
+    /// `missing` (no source file) or `empty` (an empty file).
+    pub kind: String,
+    pub message: String,
 }
 
 /// A dry run's finding for one video.
@@ -125,6 +158,10 @@ pub struct CourseResult {
     /// Dry runs: the first videos that would be migrated, with their languages.
     pub plans: Vec<PlannedVideo>,
     pub more_plans: u32,
+    /// The first orphan video blocks (not migrated; `counts.orphans` has them all).
+    pub orphans: Vec<UsageKey>,
+    /// The first languages skipped for want of a source (`counts.transcripts_without_source`).
+    pub skipped: Vec<SkippedLanguage>,
 }
 
 /// Progress, for `temporal workflow query --workflow-id … --name progress`.
@@ -134,7 +171,8 @@ pub struct Progress {
     /// Videos are shown by their usage keys as Studio writes them (`block-v1:…`, `i4x://…`).
     #[serde(flatten)]
     pub control: Control<String>,
-    /// `discover`, `migrate`, `write back`, `validate`, `finish` or `done`.
+    /// `discover`, `migrate`, `write back` (cut-over by video), `validate`, `cut over`,
+    /// `finish` or `done`.
     pub stage: String,
     /// The limits in force (changed with the `tune` signal).
     pub max_videos_in_flight: u32,
@@ -193,9 +231,19 @@ fn tally(carried: &mut Carried, result: &Result<VideoResult, VideoFailure>) {
         Ok(video) => {
             counts.transcripts_already_in_edxval += video.plan.already_in_edxval.len() as u32;
             counts.conflicts += video.plan.conflicts.len() as u32;
+            counts.transcripts_without_source += video.plan.skipped.len() as u32;
+            for skipped in &video.plan.skipped {
+                carried.skipped.push(SkippedLanguage {
+                    usage_key: video.usage_key.clone(),
+                    language: skipped.language.clone().unwrap_or_default(),
+                    kind: skipped.kind.clone(),
+                    message: skipped.message.clone(),
+                });
+            }
             match video.outcome {
                 VideoOutcome::Migrated => {
                     counts.migrated += 1;
+                    counts.switched_at_commit += u32::from(video.plan.live_at_commit);
                     counts.transcripts_migrated += video.commit.as_ref().map_or(0, |c| c.recorded.len() as u32);
                 }
                 VideoOutcome::NothingToMigrate => counts.nothing_to_migrate += 1,
@@ -265,7 +313,7 @@ impl MigrateCourse {
 impl MigrateCourse {
     fn set_stage(ctx: &WorkflowContext<Self>, stage: &str) {
         ctx.state_mut(|s| s.progress.stage = stage.into());
-        let phase = if matches!(stage, "validate" | "finish") { Phase::Validating } else { Phase::Working };
+        let phase = if matches!(stage, "validate" | "cut over" | "finish") { Phase::Validating } else { Phase::Working };
         controller::set_phase(ctx, phase);
     }
 
@@ -304,11 +352,18 @@ impl MigrateCourse {
         }
         ctx.state_mut(|s| s.progress.control.total = Some(discovered.total_videos));
 
+        carried.counts.orphans += discovered.orphans.len() as u32;
+        keep_first(&mut carried.orphans, discovered.orphans, SKIPPED_SHOWN);
+
         Self::set_stage(ctx, "migrate");
         let mut results = Self::migrate_videos(ctx, &input, discovered.units).await?;
-        if !input.dry_run {
+        if !input.dry_run && input.cut_over == CutOver::Video {
             Self::set_stage(ctx, "write back");
-            Self::write_back(&steps, course, &mut results).await;
+            let writers: Vec<(usize, WriteBackRequest)> =
+                results.iter().enumerate().filter_map(|(i, result)| Some((i, result.as_ref().ok()?.write_back_request()?))).collect();
+            for (i, failure) in Self::write_back(&steps, course, writers).await {
+                results[i] = Err(failure);
+            }
         }
         let failures_before = carried.failures.len();
         carried.videos_started += results.len() as u32;
@@ -320,9 +375,11 @@ impl MigrateCourse {
             let failures = carried.failures[failures_before..].to_vec();
             Self::record_failures(&steps, course, carried.run_number, failures).await?;
         }
-        // Only the first failures and plans travel on; the counts keep the totals.
+        // Only the first failures, plans and skipped languages travel on; the counts keep the
+        // totals.
         carried.failures.truncate(FAILURES_SHOWN);
         carried.plans.truncate(PLANS_SHOWN);
+        carried.skipped.truncate(SKIPPED_SHOWN);
 
         if let Some(next) = discovered.next {
             carried.after = Some(next);
@@ -335,7 +392,7 @@ impl MigrateCourse {
         }
         let flag = match input.dry_run {
             true => FlagOutcome::default(),
-            false => Self::validate_and_finish(ctx, &steps, course, &mut carried, input.page_size.max(1)).await?,
+            false => Self::validate_and_finish(ctx, &steps, &input, &mut carried).await?,
         };
         ctx.state_mut(|s| s.progress.stage = "done".into());
         let state = match (input.dry_run, carried.counts.passed()) {
@@ -356,6 +413,8 @@ impl MigrateCourse {
             flag,
             failures: carried.failures,
             plans: carried.plans,
+            orphans: carried.orphans,
+            skipped: carried.skipped,
         })
     }
 
@@ -387,7 +446,7 @@ impl MigrateCourse {
         let usage_key = unit.usage_key.clone();
         let failure = |message: String| VideoFailure { usage_key: usage_key.clone(), message };
         let options = child_options(video_workflow_id(&usage_key, input.dry_run), &usage_key.course, usage_key.to_string(), input.dry_run, None);
-        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, retry: input.retry.clone() };
+        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, strict: input.strict, retry: input.retry.clone() };
         let child_input = serde_json::to_value(child_input).expect("video input serializes");
         ctx.state_mut(|s| s.progress.control.entered(usage_key.to_string()));
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
@@ -398,17 +457,16 @@ impl MigrateCourse {
         result
     }
 
-    /// Writes the ids of the page's videos back into their blocks, in one activity: one new
-    /// structure version per split branch. A video whose write-back fails fails: edx-val keeps
-    /// its transcripts, and its next run writes the id again.
-    async fn write_back(steps: &Steps<'_, Self>, course: &CourseKey, results: &mut [Result<VideoResult, VideoFailure>]) {
-        let writers: Vec<(usize, _)> =
-            results.iter().enumerate().filter_map(|(i, result)| Some((i, result.as_ref().ok()?.write_back_request()?))).collect();
+    /// Writes the ids of videos back into their blocks, in one activity: one new structure
+    /// version per split branch. Answers the videos whose write-back failed: edx-val keeps their
+    /// transcripts, and their next run writes the id again.
+    async fn write_back(steps: &Steps<'_, Self>, course: &CourseKey, writers: Vec<(usize, WriteBackRequest)>) -> Vec<(usize, VideoFailure)> {
         if writers.is_empty() {
-            return;
+            return Vec::new();
         }
         let page = WriteBackPage { course_key: course.clone(), videos: writers.iter().map(|(_, request)| request.clone()).collect() };
         let answers = steps.activity(WriteBack, page, format!("write {} edx_video_ids back into {course}", writers.len())).await;
+        let mut failed = Vec::new();
         for (at, (i, request)) in writers.into_iter().enumerate() {
             let reason = match &answers {
                 Ok(answers) => match answers.get(at) {
@@ -419,8 +477,9 @@ impl MigrateCourse {
                 Err(error) => failure_text(error),
             };
             let message = write_back_failed(&request.usage_key, &request.edx_video_id, &reason);
-            results[i] = Err(VideoFailure { usage_key: request.usage_key, message });
+            failed.push((i, VideoFailure { usage_key: request.usage_key, message }));
         }
+        failed
     }
 
     /// Appends failed videos to the course log.
@@ -435,27 +494,31 @@ impl MigrateCourse {
             .map_err(|e| course_failed(format!("course {course}: recording failures in the course log failed: {}", failure_text(&e))))
     }
 
-    /// Validates every video, records the run's end in the course log and, when nothing
-    /// failed, switches the course's flag on.
+    /// Validates every video; at the course cut-over, once all passed, writes the ids into the
+    /// blocks that lack them; records the run's end in the course log and, when nothing failed,
+    /// switches the course's flag on.
     async fn validate_and_finish(
         ctx: &WorkflowContext<Self>,
         steps: &Steps<'_, Self>,
-        course: &CourseKey,
+        input: &MigrateCourseInput,
         carried: &mut Carried,
-        page_size: u32,
     ) -> WorkflowResult<FlagOutcome> {
+        let course = &input.course_key;
         Self::set_stage(ctx, "validate");
         let mut after = None;
+        let mut write_backs = Vec::new();
         loop {
             controller::while_paused(ctx).await?;
-            let page = PageRequest { course_key: course.clone(), after, page_size };
+            let page = PageRequest { course_key: course.clone(), after, page_size: input.page_size.max(1) };
+            let request = ValidateRequest { page, cut_over: input.cut_over, strict: input.strict };
             let validated = steps
-                .activity(Validate, page, format!("validate the videos of {course}"))
+                .activity(Validate, request, format!("validate the videos of {course}"))
                 .await
                 .map_err(|e| course_failed(format!("course {course}: validation failed to run: {}", failure_text(&e))))?;
             carried.counts.validated_videos += validated.videos;
             carried.counts.validated_transcripts += validated.transcripts;
             carried.counts.validation_failures += validated.failures.len() as u32;
+            write_backs.extend(validated.write_backs);
             Self::record_failures(steps, course, carried.run_number, validated.failures.clone()).await?;
             keep_first(&mut carried.failures, validated.failures, FAILURES_SHOWN);
             ctx.state_mut(|s| s.progress.show_counts(carried));
@@ -463,6 +526,23 @@ impl MigrateCourse {
             if after.is_none() {
                 break;
             }
+        }
+        if carried.counts.passed() && !write_backs.is_empty() {
+            Self::set_stage(ctx, "cut over");
+            let mut failures = Vec::new();
+            let mut rest = write_backs.into_iter().enumerate().peekable();
+            while rest.peek().is_some() {
+                controller::while_paused(ctx).await?;
+                let chunk: Vec<(usize, WriteBackRequest)> = rest.by_ref().take(CUT_OVER_CHUNK).collect();
+                let written = chunk.len() as u32;
+                let failed = Self::write_back(steps, course, chunk).await;
+                carried.counts.switched_at_cut_over += written - failed.len() as u32;
+                failures.extend(failed.into_iter().map(|(_, failure)| failure));
+            }
+            carried.counts.failed += failures.len() as u32;
+            Self::record_failures(steps, course, carried.run_number, failures.clone()).await?;
+            keep_first(&mut carried.failures, failures, FAILURES_SHOWN);
+            ctx.state_mut(|s| s.progress.show_counts(carried));
         }
         Self::set_stage(ctx, "finish");
         let finish = FinishCourseRun {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use model::CourseKey;
 use model::contract::SelectCourses;
 use model::contract::batch::{CourseFailure, CourseSelection};
-use model::contract::course::CourseCounts;
+use model::contract::course::{CourseCounts, CutOver};
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
@@ -83,6 +83,12 @@ pub struct MigrateCoursesInput {
     pub courses_per_run: u32,
     #[serde(default)]
     pub retry: RetrySettings,
+    /// When each course's learners switch (see `MigrateCourseInput::cut_over`).
+    #[serde(default)]
+    pub cut_over: CutOver,
+    /// A language with no source file, or an empty one, fails its video.
+    #[serde(default)]
+    pub strict: bool,
     /// Set by the workflow itself when it continues as new; never given by a caller.
     #[serde(default)]
     pub carried: Option<BatchCarried>,
@@ -433,6 +439,8 @@ impl MigrateCourses {
         child_input.videos_per_minute = tuning.videos_per_minute.unwrap_or(0);
         child_input.page_size = input.page_size;
         child_input.retry = input.retry.clone();
+        child_input.cut_over = input.cut_over;
+        child_input.strict = input.strict;
         let options =
             child_options(course_workflow_id(course, input.dry_run), course, course.to_string(), input.dry_run, Some(MigrationState::Running));
         let raw = serde_json::to_value(&child_input).expect("course input serializes");
@@ -512,6 +520,8 @@ mod tests {
             more_failures: 0,
             plans: vec![],
             more_plans: 0,
+            orphans: vec![],
+            skipped: vec![],
         };
         assert_eq!(course_outcome(&result), Ok(MigrationState::Passed));
         result.counts.validation_failures = 1;

@@ -32,6 +32,9 @@ pub struct MigrateVideoInput {
     /// Plan only: nothing is written anywhere.
     #[serde(default)]
     pub dry_run: bool,
+    /// A language with no source file, or an empty one, fails the video.
+    #[serde(default)]
+    pub strict: bool,
     #[serde(default)]
     pub retry: RetrySettings,
 }
@@ -110,8 +113,9 @@ impl MigrateVideo {
             .activity(Diff, unit.clone(), format!("diff {usage_key}"))
             .await
             .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", failure_text(&e))))?;
-        if !plan.failures.is_empty() {
-            let reasons: Vec<&str> = plan.failures.iter().map(|f| f.message.as_str()).collect();
+        let failures = plan.failures.iter().chain(plan.skipped.iter().filter(|_| input.strict));
+        let reasons: Vec<&str> = failures.map(|f| f.message.as_str()).collect();
+        if !reasons.is_empty() {
             return Err(video_failed(reasons.join("\n")));
         }
         if input.dry_run {
@@ -123,8 +127,15 @@ impl MigrateVideo {
 
         // Upload each language edx-val lacks, then commit them all; a failure rolls back what
         // the transaction wrote.
-        let mut transaction =
-            Transaction { ctx, steps: &steps, run_id: ctx.run_id().to_string(), unit, written: Vec::new(), uploaded: BTreeMap::new() };
+        let mut transaction = Transaction {
+            ctx,
+            steps: &steps,
+            run_id: ctx.run_id().to_string(),
+            directory_prefix: &plan.directory_prefix,
+            unit,
+            written: Vec::new(),
+            uploaded: BTreeMap::new(),
+        };
         ctx.state_mut(|s| s.stage.to_upload = plan.migrate.len());
         step(ctx, "upload");
         let committed = async {
@@ -160,6 +171,8 @@ struct Transaction<'a> {
     steps: &'a Steps<'a, MigrateVideo>,
     /// Storage keys derive from it: the same on every retry and replay, new for every run.
     run_id: String,
+    /// edx-val's `DIRECTORY_PREFIX`, as the plan recorded it.
+    directory_prefix: &'a str,
     unit: &'a VideoUnit,
     /// Keys an upload may have written.
     written: Vec<String>,
@@ -172,7 +185,7 @@ impl Transaction<'_> {
     /// beside it: the key, unless the upload proved that it holds someone else's object.
     async fn upload(&mut self, language: &str, planned: &TranscriptRef) -> Result<(), String> {
         let usage_key = &self.unit.usage_key;
-        let key = ids::transcript_key(&self.run_id, usage_key, language);
+        let key = ids::transcript_key(self.directory_prefix, &self.run_id, usage_key, language);
         let request = UploadRequest { unit: self.unit.clone(), language: language.into(), planned: planned.clone(), key: key.clone() };
         let uploaded = self.steps.local(Upload, request, format!("upload {language} of {usage_key}")).await;
         // After any failure but a conflict, the object may be ours, written before the answer

@@ -64,9 +64,9 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Missing { tried } => {
-                write!(f, "no transcript found (looked for {})", tried.join(", "))
+                write!(f, "no source file (looked for {})", tried.join(", "))
             }
-            Problem::Empty => f.write_str("the transcript file is empty"),
+            Problem::Empty => f.write_str("empty file"),
             Problem::TooLarge { bytes, limit } => {
                 write!(f, "the transcript is {bytes} bytes, over edx-val's limit of {limit} bytes")
             }

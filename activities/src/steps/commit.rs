@@ -10,8 +10,9 @@ pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<C
     let mut tx = edxval::begin_write(edxval).await?;
     let mut outcome = CommitOutcome::default();
     // Unknown to edx-val: an external video under the plan's id (the block's own id, or the one
-    // derived from its usage key), as edx-val's own import creates videos it does not know.
-    // A retried commit finds the video its first attempt created.
+    // derived from its usage key), as edx-val's own `create_external_video` makes them: linked
+    // to no course, so Studio's video list does not grow. A retried commit finds the video its
+    // first attempt created. A known video's course links are left as they are.
     let video_id = match edxval::video(&mut tx, &request.edx_video_id).await? {
         Some(video) => {
             outcome.edx_video_id = video.edx_video_id;
@@ -24,7 +25,6 @@ pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<C
             edxval::create_video(&mut tx, &video).await?
         }
     };
-    edxval::link_course_video(&mut tx, &request.course_key, video_id).await?;
     let existing = edxval::transcripts(&mut tx, video_id).await?;
     for (language, key) in &request.transcripts {
         match existing.get(language) {

@@ -1,7 +1,6 @@
 //! The compensate-delete step: after a failed transaction, delete exactly the objects it wrote
 //! that edx-val does not reference, so S3 is as it was before the transaction.
 
-use model::ids::is_transcript_key;
 use sqlx::AnyPool;
 
 use crate::stores::s3::TranscriptBucket;
@@ -10,7 +9,7 @@ use crate::stores::s3::TranscriptBucket;
 /// another shape than the migration's own was never written by it and is left alone.
 pub async fn compensate(bucket: &TranscriptBucket, edxval: &AnyPool, keys: &[String]) -> Result<Vec<String>, String> {
     let mut deleted = Vec::new();
-    for key in keys.iter().filter(|key| is_transcript_key(key)) {
+    for key in keys.iter().filter(|key| bucket.is_ours(key)) {
         let referenced = sqlx::query("SELECT 1 FROM edxval_videotranscript WHERE transcript = ?")
             .bind(key)
             .fetch_optional(edxval)

@@ -42,7 +42,13 @@ pub async fn edxval_languages(edxval: &AnyPool, edx_video_id: &str) -> Result<BT
 }
 
 /// Plans the video; keeps the SJSON of each planned language in `reads` for the upload.
-pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &VideoUnit, reads: &PlannedReads) -> Result<VideoPlan, StoreError> {
+pub async fn diff_video(
+    contentstore: &Contentstore,
+    edxval: &AnyPool,
+    directory_prefix: &str,
+    unit: &VideoUnit,
+    reads: &PlannedReads,
+) -> Result<VideoPlan, StoreError> {
     let usage_key = &unit.usage_key;
     let ids = unit.copies.iter().map(|c| c.fields.edx_video_id.as_str());
     let in_edxval = match plan::target_edx_video_id(usage_key, ids) {
@@ -101,7 +107,8 @@ pub async fn diff_video(contentstore: &Contentstore, edxval: &AnyPool, unit: &Vi
         }
         copies.push(read);
     }
-    let plan = plan_video(usage_key, &copies, &in_edxval);
+    let mut plan = plan_video(usage_key, &copies, &in_edxval);
+    plan.directory_prefix = directory_prefix.to_string();
     for (language, planned) in &plan.migrate {
         if let Some(bytes) = sjson.remove(&(language.clone(), planned.sha256.clone())) {
             reads.keep(usage_key, language, &planned.sha256, bytes);
@@ -125,15 +132,18 @@ struct CopyRead {
 
 /// Merges the branches as the migration must: a language comes from the published copy where
 /// it has one, else from the draft; languages edx-val already has are left alone; any failure
-/// among the languages to migrate fails the whole video.
+/// among the languages to migrate fails the whole video. A language whose winning copy has no
+/// file, or an empty one, is skipped: learners see nothing there today, and the draft's file
+/// is not published by the back door.
 fn plan_video(usage_key: &UsageKey, copies: &[CopyRead], in_edxval: &BTreeSet<String>) -> VideoPlan {
     let mut plan = VideoPlan::default();
     let fail = |kind: &str, message: String| Failure { kind: kind.into(), language: None, file: None, message };
     let named = format!("course {}, video {usage_key}", usage_key.course);
     match plan::target_edx_video_id(usage_key, copies.iter().map(|c| c.edx_video_id.as_str())) {
         Ok(id) if plan::is_valid_edx_video_id(&id) => {
-            plan.edx_video_id = id;
             plan.write_back = copies.iter().filter(|c| c.edx_video_id.is_empty()).map(|c| c.branch).collect();
+            plan.live_at_commit = copies.iter().any(|c| c.branch == Branch::Published && c.edx_video_id == id);
+            plan.edx_video_id = id;
         }
         Ok(id) => plan.failures.push(fail("invalid_edx_video_id", format!("{named}: edx_video_id {id:?} is not a valid edx-val id"))),
         Err(disagreement) => plan.failures.push(fail("edx_video_id_disagreement", format!("{named}: {disagreement}"))),
@@ -162,6 +172,7 @@ fn plan_video(usage_key: &UsageKey, copies: &[CopyRead], in_edxval: &BTreeSet<St
             Some(Ok(transcript)) => {
                 plan.migrate.insert(language.clone(), transcript.clone());
             }
+            Some(Err(failure)) if plan::NO_SOURCE_KINDS.contains(&failure.kind.as_str()) => plan.skipped.push(failure.clone()),
             Some(Err(failure)) => plan.failures.push(failure.clone()),
             None => {}
         }
@@ -234,6 +245,26 @@ mod tests {
         assert_eq!(plan.failures.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["unparsable_srt"]);
         let plan = plan_video(&v(), &copies, &BTreeSet::from(["fr".to_string()]));
         assert_eq!((plan.failures.len(), plan.migrate.len(), plan.edx_video_id.as_str()), (0, 1, "abc-1"));
+    }
+
+    #[test]
+    fn a_language_without_a_source_file_is_skipped_and_the_others_migrate() {
+        let copies = [copy(
+            Branch::Published,
+            "",
+            vec![("de", transcript(Branch::Published, "ok")), ("fr", failure("fr", "missing")), ("es", failure("es", "empty"))],
+        )];
+        let plan = plan_video(&v(), &copies, &BTreeSet::new());
+        assert_eq!((plan.failures.len(), plan.migrate.len()), (0, 1));
+        assert_eq!(plan.skipped.iter().map(|f| f.language.as_deref().unwrap()).collect::<Vec<_>>(), ["es", "fr"]);
+
+        // The published copy's missing file is not replaced by the draft's.
+        let copies = [
+            copy(Branch::Published, "", vec![("de", failure("de", "missing"))]),
+            copy(Branch::Draft, "", vec![("de", transcript(Branch::Draft, "d"))]),
+        ];
+        let plan = plan_video(&v(), &copies, &BTreeSet::new());
+        assert_eq!((plan.migrate.len(), plan.skipped.len()), (0, 1));
     }
 
     #[test]

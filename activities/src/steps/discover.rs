@@ -1,19 +1,48 @@
 //! The discovery step: one page of a course's videos, draft and published copies of each block
 //! merged into one unit, in usage key order.
 
+use std::collections::BTreeSet;
+
 use model::contract::course::{DiscoveredPage, PageRequest};
 use model::video::{self, VideoUnit};
 use model::{Branch, CourseKey, UsageKey};
 
 use crate::stores::modulestore::Modulestore;
 
+/// A course's videos: one unit per video a learner can reach in some branch (its copies in
+/// the branches that reach it), and the orphans no branch reaches, in usage key order.
+#[derive(Debug, Default)]
+pub struct CourseVideos {
+    pub units: Vec<VideoUnit>,
+    pub orphans: Vec<UsageKey>,
+}
+
 /// Every video of the course, both branches merged.
-pub async fn course_units(modulestore: &Modulestore, course: &CourseKey) -> mongodb::error::Result<Vec<VideoUnit>> {
+pub async fn course_videos(modulestore: &Modulestore, course: &CourseKey) -> mongodb::error::Result<CourseVideos> {
     let mut blocks = Vec::new();
+    let mut orphans = BTreeSet::new();
     for branch in Branch::ALL {
-        blocks.extend(modulestore.video_blocks(course, branch).await?);
+        let found = modulestore.video_blocks(course, branch).await?;
+        blocks.extend(found.videos);
+        orphans.extend(found.orphans);
     }
-    Ok(video::units(blocks))
+    let units = video::units(blocks);
+    for unit in &units {
+        orphans.remove(&unit.usage_key);
+    }
+    Ok(CourseVideos { units, orphans: orphans.into_iter().collect() })
+}
+
+/// Every reachable video of the course, both branches merged.
+pub async fn course_units(modulestore: &Modulestore, course: &CourseKey) -> mongodb::error::Result<Vec<VideoUnit>> {
+    Ok(course_videos(modulestore, course).await?.units)
+}
+
+/// The orphans that fall in the page `units` covers, so that each is reported exactly once.
+pub fn orphans_of_page(orphans: &[UsageKey], request: &PageRequest, next: Option<&UsageKey>) -> Vec<UsageKey> {
+    let after = |key: &UsageKey| request.after.as_ref().is_none_or(|after| key > after);
+    let until = |key: &UsageKey| next.is_none_or(|next| key <= next);
+    orphans.iter().filter(|key| after(key) && until(key)).cloned().collect()
 }
 
 /// The page of `units` (sorted by usage key) that `request` asks for.
@@ -30,12 +59,13 @@ pub fn page_of(units: Vec<VideoUnit>, request: &PageRequest) -> (Vec<VideoUnit>,
 
 pub async fn discover(modulestore: &Modulestore, request: &PageRequest) -> mongodb::error::Result<DiscoveredPage> {
     if !modulestore.course_exists(&request.course_key).await? {
-        return Ok(DiscoveredPage { course_exists: false, total_videos: 0, units: Vec::new(), next: None });
+        return Ok(DiscoveredPage { course_exists: false, ..DiscoveredPage::default() });
     }
-    let all = course_units(modulestore, &request.course_key).await?;
-    let total_videos = all.len() as u32;
-    let (units, next) = page_of(all, request);
-    Ok(DiscoveredPage { course_exists: true, total_videos, units, next })
+    let all = course_videos(modulestore, &request.course_key).await?;
+    let total_videos = all.units.len() as u32;
+    let (units, next) = page_of(all.units, request);
+    let orphans = orphans_of_page(&all.orphans, request, next.as_ref());
+    Ok(DiscoveredPage { course_exists: true, total_videos, units, next, orphans })
 }
 
 #[cfg(test)]

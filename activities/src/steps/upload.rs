@@ -2,7 +2,6 @@
 //! never over anything that is there.
 
 pub use model::contract::video::Uploaded;
-use model::ids::is_transcript_key;
 use model::plan::TranscriptRef;
 use model::video::VideoUnit;
 
@@ -42,7 +41,7 @@ pub async fn upload_transcript(
     planned: &TranscriptRef,
     key: &str,
 ) -> Result<Uploaded, UploadError> {
-    if !is_transcript_key(key) {
+    if !bucket.is_ours(key) {
         return Err(UploadError::Conflict(format!(
             "course {}, video {}, language {language}: {key:?} is not a key the migration makes; nothing was written",
             unit.usage_key.course, unit.usage_key
@@ -57,10 +56,11 @@ pub async fn upload_transcript(
         PutOutcome::AlreadyExists => match bucket.get(key).await.map_err(|e| UploadError::Store(e.to_string()))? {
             Some(existing) if existing == body => Ok(Uploaded::AlreadyOurs),
             _ => Err(UploadError::Conflict(format!(
-                "course {}, video {}, language {language}: s3://{}/{key} already holds another object; it was left as it is",
+                "course {}, video {}, language {language}: s3://{}/{} already holds another object; it was left as it is",
                 unit.usage_key.course,
                 unit.usage_key,
-                bucket.bucket()
+                bucket.bucket(),
+                bucket.object_key(key)
             ))),
         },
     }

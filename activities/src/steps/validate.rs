@@ -1,36 +1,69 @@
-//! The validation step of a course: for each video, every language the contentstore has is in
-//! edx-val, every edx-val transcript of the video is readable in S3 (with the SHA-256 recorded
-//! at upload, for the objects the migration wrote), and every copy of the block names the
-//! video. Only a course whose videos all pass gets its flag.
+//! The validation step of a course: for each video a learner can reach, every language that has
+//! a source in the course's contentstore is in edx-val, and what edx-val serves for it is what
+//! that source gives (for the objects the migration wrote, known by the SHA-256 it records on
+//! them: another course's copy of a shared video is caught here); every edx-val transcript of the video is readable in S3, under
+//! the storage's location, with the SHA-256 recorded at upload; and the blocks name the video
+//! (at a video cut-over) or are listed for the course's cut-over. Only a course whose videos all
+//! pass gets its ids written (course cut-over) and its flag.
 
-use model::contract::course::{PageRequest, ValidatedPage, VideoFailure};
-use model::plan::target_edx_video_id;
-use model::video::VideoUnit;
+use std::collections::{BTreeMap, BTreeSet};
+
+use model::Branch;
+use model::contract::course::{CutOver, ValidateRequest, ValidatedPage, VideoFailure, WriteBackRequest};
+use model::plan::{NO_SOURCE_KINDS, target_edx_video_id};
+use model::video::{VideoCopy, VideoUnit};
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use super::discover::{course_units, page_of};
+use crate::formats::transcript_source::read_copy;
+use crate::stores::contentstore::Contentstore;
 use crate::stores::edxval;
 use crate::stores::modulestore::Modulestore;
 use crate::stores::s3::TranscriptBucket;
 
-pub async fn validate(modulestore: &Modulestore, sql: &AnyPool, bucket: &TranscriptBucket, request: &PageRequest) -> Result<ValidatedPage, String> {
-    let units = course_units(modulestore, &request.course_key).await.map_err(|e| format!("modulestore: {e}"))?;
-    let (units, next) = page_of(units, request);
+/// The stores validation reads.
+pub struct Stores<'a> {
+    pub modulestore: &'a Modulestore,
+    pub contentstore: &'a Contentstore,
+    pub edxval: &'a AnyPool,
+    pub bucket: &'a TranscriptBucket,
+}
+
+pub async fn validate(stores: &Stores<'_>, request: &ValidateRequest) -> Result<ValidatedPage, String> {
+    let units = course_units(stores.modulestore, &request.page.course_key).await.map_err(|e| format!("modulestore: {e}"))?;
+    let (units, next) = page_of(units, &request.page);
     let mut page = ValidatedPage { next, ..ValidatedPage::default() };
     for unit in &units {
         page.videos += 1;
-        let problems = validate_video(sql, bucket, unit, &mut page.transcripts).await?;
-        page.failures.extend(problems.into_iter().map(|message| VideoFailure { usage_key: unit.usage_key.clone(), message }));
+        let checked = validate_video(stores, request, unit, &mut page.transcripts).await?;
+        let passed = checked.problems.is_empty();
+        page.failures.extend(checked.problems.into_iter().map(|message| VideoFailure { usage_key: unit.usage_key.clone(), message }));
+        if let Some(write_back) = checked.write_back.filter(|_| passed) {
+            page.write_backs.push(write_back);
+        }
     }
     Ok(page)
 }
 
+struct Checked {
+    problems: Vec<String>,
+    write_back: Option<WriteBackRequest>,
+}
+
+/// The copy a language is served from: the published one where it has the language, else the
+/// draft (the migration's own rule).
+fn winning_copy<'a>(unit: &'a VideoUnit, language: &str) -> Option<&'a VideoCopy> {
+    let has = |copy: &&VideoCopy| copy.fields.languages().is_ok_and(|l| l.contains(language));
+    let by_branch = |branch| unit.copies.iter().filter(has).find(|c| c.branch == branch);
+    by_branch(Branch::Published).or_else(|| by_branch(Branch::Draft))
+}
+
 /// What is wrong with one video after the migration; `Err` only when a store cannot be read.
-async fn validate_video(sql: &AnyPool, bucket: &TranscriptBucket, unit: &VideoUnit, checked: &mut u32) -> Result<Vec<String>, String> {
+async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &VideoUnit, checked: &mut u32) -> Result<Checked, String> {
     let (course, video) = (&unit.usage_key.course, &unit.usage_key);
     let mut problems = Vec::new();
-    let mut languages = std::collections::BTreeSet::new();
+    let mut languages = BTreeSet::new();
     for copy in &unit.copies {
         match copy.fields.languages() {
             Ok(found) => languages.extend(found),
@@ -43,48 +76,81 @@ async fn validate_video(sql: &AnyPool, bucket: &TranscriptBucket, unit: &VideoUn
         Ok(id) => id,
         Err(disagreement) => {
             problems.push(format!("validation: course {course}, video {video}: {disagreement}"));
-            return Ok(problems);
+            return Ok(Checked { problems, write_back: None });
         }
     };
-    if languages.is_empty() {
-        return Ok(problems);
+    // What the course's contentstore gives for each language: (file, SHA-256 of the SJSON).
+    let mut sources: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for language in &languages {
+        let Some(copy) = winning_copy(unit, language) else { continue };
+        match read_copy(stores.contentstore, video, copy, language).await {
+            Ok((read, _)) => {
+                sources.insert(language.clone(), (read.file, read.sha256));
+            }
+            Err(error) if error.problem.is_retryable() => return Err(error.to_string()),
+            Err(error) if NO_SOURCE_KINDS.contains(&error.problem.kind()) && !request.strict => {} // nothing to serve
+            Err(error) => problems.push(format!("validation: {error}")),
+        }
     }
-    let mut conn = sql.acquire().await.map_err(|e| format!("edx-val: {e}"))?;
+    let mut conn = stores.edxval.acquire().await.map_err(|e| format!("edx-val: {e}"))?;
     let in_edxval = match edxval::video(&mut conn, &id).await.map_err(|e| format!("edx-val: {e}"))? {
         Some(row) => edxval::transcripts(&mut conn, row.id).await.map_err(|e| format!("edx-val: {e}"))?,
         None => Default::default(),
     };
     drop(conn);
-    if !in_edxval.is_empty() {
-        for copy in unit.copies.iter().filter(|c| c.fields.edx_video_id.is_empty()) {
-            problems.push(format!(
-                "validation: course {course}, video {video}: the {} copy of the block has no edx_video_id; the LMS would not find edx-val video {id}",
-                copy.branch
-            ));
-        }
+    if in_edxval.is_empty() && sources.is_empty() {
+        return Ok(Checked { problems, write_back: None });
     }
-    for language in languages.iter().filter(|l| !in_edxval.contains_key(*l)) {
+    for language in sources.keys().filter(|l| !in_edxval.contains_key(*l)) {
         problems
             .push(format!("validation: course {course}, video {video}, language {language}: edx-val video {id} has no transcript in this language"));
     }
+    let bucket = stores.bucket;
     for (language, row) in &in_edxval {
-        *checked += 1;
-        let file = &row.transcript;
-        match bucket.get_with_sha256(file).await.map_err(|e| e.to_string())? {
-            None => problems.push(format!(
-                "validation: course {course}, video {video}, language {language}, file {file}: edx-val names this object, but s3://{}/{file} does not exist",
-                bucket.bucket()
+        let name = &row.transcript;
+        let at = format!("course {course}, video {video}, language {language}, file {name}");
+        let Some((bytes, recorded)) = bucket.get_with_sha256(name).await.map_err(|e| e.to_string())? else {
+            problems.push(format!(
+                "validation: {at}: edx-val names this transcript, but s3://{}/{} does not exist",
+                bucket.bucket(),
+                bucket.object_key(name)
+            ));
+            continue;
+        };
+        let actual = hex::encode(Sha256::digest(&bytes));
+        // An object without the SHA-256 the migration records at upload is someone else's (a
+        // Studio upload, an earlier tool), served to learners before the migration: readable is
+        // all that can be asked of it. The migration's own must be this course's.
+        let Some(recorded) = recorded else { continue };
+        if recorded != actual {
+            problems.push(format!("validation: {at}: SHA-256 {actual} differs from {recorded} recorded at upload"));
+        }
+        match sources.get(language) {
+            Some((_, sha256)) if *sha256 == actual => {}
+            Some((file, sha256)) => problems.push(format!(
+                "validation: {at}: edx-val video {id} serves SJSON with SHA-256 {actual}, but this course's file {file} gives {sha256}; \
+                 its learners would get another transcript (a course sharing the video wrote it)"
             )),
-            Some((bytes, Some(recorded))) => {
-                let actual = hex::encode(Sha256::digest(&bytes));
-                if actual != recorded {
-                    problems.push(format!(
-                        "validation: course {course}, video {video}, language {language}, file {file}: SHA-256 {actual} differs from {recorded} recorded at upload"
-                    ));
-                }
-            }
-            Some((_, None)) => {} // someone else's object: readable is all that can be asked
+            None => problems.push(format!(
+                "validation: {at}: edx-val video {id} has this language, which this course has no source for; \
+                 its learners would get another course's transcript"
+            )),
         }
     }
-    Ok(problems)
+    *checked += sources.keys().filter(|l| in_edxval.contains_key(*l)).count() as u32;
+    let unnamed: BTreeSet<Branch> = unit.copies.iter().filter(|c| c.fields.edx_video_id.is_empty()).map(|c| c.branch).collect();
+    if in_edxval.is_empty() || unnamed.is_empty() {
+        return Ok(Checked { problems, write_back: None });
+    }
+    Ok(match request.cut_over {
+        CutOver::Video => {
+            for branch in &unnamed {
+                problems.push(format!(
+                    "validation: course {course}, video {video}: the {branch} copy of the block has no edx_video_id; the LMS would not find edx-val video {id}"
+                ));
+            }
+            Checked { problems, write_back: None }
+        }
+        CutOver::Course => Checked { problems, write_back: Some(WriteBackRequest { usage_key: video.clone(), edx_video_id: id, branches: unnamed }) },
+    })
 }

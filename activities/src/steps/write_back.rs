@@ -6,9 +6,16 @@
 //! course once per video.
 //!
 //! Split: a new structure version of the branch, then a compare-and-set of the branch head
-//! (in the SQL course index where the installation has one, else in `active_versions`),
-//! retried from the new head when an author saved meanwhile. Old Mongo: each revision document
-//! of the block, set only where its `edx_video_id` is still the empty value that was read.
+//! (in the SQL course index where the installation has one, with its history row, and its
+//! mirror in `active_versions`, else in `active_versions` alone), retried from the new head
+//! when an author saved meanwhile. The draft branch is written first; a published block that
+//! was in sync with its draft gets the draft's new version as its `source_version`, as split's
+//! publish sets it, so that Studio's "unpublished changes" (`split_draft.has_changes`) stays
+//! as it was. Old Mongo: the revision documents of the branches asked for (the draft branch's
+//! is the draft document, where there is one), set only where `edx_video_id` is still the
+//! empty value that was read.
+
+use std::collections::BTreeMap;
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, RawArrayBuf, RawDocument, RawDocumentBuf, doc};
@@ -79,6 +86,8 @@ pub async fn write_back_page(modulestore: &Modulestore, sql: &AnyPool, page: &Wr
         return Ok(answers);
     }
     let mut outcomes: Vec<Result<WriteBackOutcome, WriteBackError>> = page.videos.iter().map(|_| Ok(WriteBackOutcome::default())).collect();
+    // The draft blocks' versions, before and after the draft branch's write, by block id.
+    let mut drafts = BTreeMap::new();
     for branch in Branch::ALL {
         // A video that conflicted in one branch is not written into the other, as alone.
         let writers: Vec<usize> = (0..page.videos.len()).filter(|&i| page.videos[i].branches.contains(&branch) && outcomes[i].is_ok()).collect();
@@ -87,9 +96,16 @@ pub async fn write_back_page(modulestore: &Modulestore, sql: &AnyPool, page: &Wr
         }
         let writes: Vec<(&str, &str)> =
             writers.iter().map(|&i| (page.videos[i].usage_key.block_id.as_str(), page.videos[i].edx_video_id.as_str())).collect();
-        let found = write_split_blocks(modulestore, sql, course, branch, &writes).await.map_err(|e| {
-            WriteBackError::Store(format!("course {course}: writing {} edx_video_ids back into the {branch} branch: {e}", writes.len()))
-        })?;
+        let failed =
+            |e: String| WriteBackError::Store(format!("course {course}: writing {} edx_video_ids back into the {branch} branch: {e}", writes.len()));
+        if branch == Branch::Published {
+            let unseen: Vec<&str> = writes.iter().map(|(block_id, _)| *block_id).filter(|id| !drafts.contains_key(*id)).collect();
+            if !unseen.is_empty() {
+                drafts.extend(draft_versions(modulestore, sql, course, &unseen).await.map_err(failed)?);
+            }
+        }
+        let (found, seen) = write_split_blocks(modulestore, sql, course, branch, &writes, &drafts).await.map_err(failed)?;
+        drafts.extend(seen);
         for (i, found) in writers.into_iter().zip(found) {
             match (found, &mut outcomes[i]) {
                 (Ok(found), Ok(outcome)) => record(outcome, branch, found),
@@ -113,34 +129,97 @@ fn conflict(request: &WriteBackRequest, branch: Branch, found: &str) -> String {
 /// gave it meanwhile.
 type BlockWrite = Result<Found, String>;
 
+/// A draft block's version as `has_changes` reads it (`source_version`, else `update_version`)
+/// now, and the versions it had before the migration wrote it: a published block at one of
+/// those was in sync with it.
+#[derive(Debug, Clone, PartialEq)]
+struct DraftVersion {
+    now: Bson,
+    before: Vec<Bson>,
+}
+
+/// `split_draft._get_version`.
+fn version_of(edit_info: &Document) -> Bson {
+    match edit_info.get("source_version") {
+        Some(source) if *source != Bson::Null => source.clone(),
+        _ => edit_info.get("update_version").cloned().unwrap_or(Bson::Null),
+    }
+}
+
+/// The draft versions of the video blocks `block_ids`, as the draft head shows them.
+async fn draft_versions(
+    modulestore: &Modulestore,
+    sql: &AnyPool,
+    course: &CourseKey,
+    block_ids: &[&str],
+) -> Result<BTreeMap<String, DraftVersion>, String> {
+    let Some((head, _)) = split_course_index::current_head(modulestore, sql, course, Branch::Draft).await? else {
+        return Ok(BTreeMap::new());
+    };
+    modulestore.read_slot().await;
+    let structures = modulestore.database().collection::<RawDocumentBuf>(STRUCTURES);
+    let Some(structure) = structures.find_one(doc! { "_id": head }).projection(doc! { "blocks": 1 }).await.map_err(|e| e.to_string())? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut found = BTreeMap::new();
+    let Ok(blocks) = structure.get_array("blocks") else { return Ok(found) };
+    for block in blocks {
+        let Some(block) = block.map_err(|e| e.to_string())?.as_document() else { continue };
+        let Some(block_id) = block.get_str("block_id").ok().filter(|id| block.get_str("block_type") == Ok("video") && block_ids.contains(id)) else {
+            continue;
+        };
+        let decoded = Document::try_from(block).map_err(|e| e.to_string())?;
+        found.insert(block_id.to_string(), unwritten_draft(&decoded));
+    }
+    Ok(found)
+}
+
+/// The version of a draft block this write leaves as it is. A block the migration wrote
+/// earlier (an attempt that then failed) was in sync at the version before that write.
+fn unwritten_draft(block: &Document) -> DraftVersion {
+    let edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
+    let now = version_of(&edit_info);
+    let mut before = vec![now.clone()];
+    if edit_info.get_i32("edited_by").ok() == Some(MIGRATION_USER)
+        && let Some(previous) = edit_info.get("previous_version").filter(|v| **v != Bson::Null)
+    {
+        before.push(previous.clone());
+    }
+    DraftVersion { now, before }
+}
+
 /// Writes each `(block_id, edx_video_id)` into the branch's video blocks that have no id, in one
-/// new structure version; returns what each block showed.
+/// new structure version; returns what each block showed and, in the draft branch, each
+/// block's versions (see `DraftVersion`). A published block takes its `source_version` from
+/// `drafts`.
 async fn write_split_blocks(
     modulestore: &Modulestore,
     sql: &AnyPool,
     course: &CourseKey,
     branch: Branch,
     writes: &[(&str, &str)],
-) -> Result<Vec<BlockWrite>, String> {
+    drafts: &BTreeMap<String, DraftVersion>,
+) -> Result<(Vec<BlockWrite>, BTreeMap<String, DraftVersion>), String> {
     let database = modulestore.database();
     let structures = database.collection::<RawDocumentBuf>(STRUCTURES);
     let index_filter = doc! { "org": &course.org, "course": &course.course, "run": &course.run };
     for _ in 0..SPLIT_ATTEMPTS {
         let current = split_course_index::current_head(modulestore, sql, course, branch).await.map_err(|e| e.to_string())?;
         let Some((head, index)) = current else {
-            return Ok(writes.iter().map(|_| Ok(Found::Gone)).collect());
+            return Ok((writes.iter().map(|_| Ok(Found::Gone)).collect(), BTreeMap::new()));
         };
         modulestore.read_slot().await;
         let Some(structure) = structures.find_one(doc! { "_id": head }).await.map_err(|e| e.to_string())? else {
             return Err(format!("the {branch} head {head} of {course} has no structure document"));
         };
         let new_version = ObjectId::new();
-        let (next, results) =
-            next_structure(&structure, head, new_version, writes).map_err(|e| format!("the {branch} head {head} of {course}: {e}"))?;
+        let edits = Edits { branch, new_version, drafts };
+        let (next, results, seen) =
+            next_structure(&structure, head, &edits, writes).map_err(|e| format!("the {branch} head {head} of {course}: {e}"))?;
         // Megabytes for a big course: neither is held across the round trips that follow.
         drop(structure);
         let Some(next) = next else {
-            return Ok(results);
+            return Ok((results, seen));
         };
         structures.insert_one(&next).await.map_err(|e| e.to_string())?;
         drop(next);
@@ -148,9 +227,8 @@ async fn write_split_blocks(
         let version_key = format!("versions.{}", branch.split_version_key());
         let moved = match index {
             HeadIndex::Sql => {
-                let moved = split_course_index::compare_and_set_head(sql, course, branch, &head.to_hex(), &new_version.to_hex())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let moved =
+                    split_course_index::move_head(sql, course, branch, &head.to_hex(), &new_version.to_hex()).await.map_err(|e| e.to_string())?;
                 if moved {
                     // edx-platform keeps MongoDB's index in step with the SQL one.
                     database
@@ -173,7 +251,7 @@ async fn write_split_blocks(
             }
         };
         if moved {
-            return Ok(results);
+            return Ok((results, seen));
         }
         // An author saved first: our version is unreferenced; drop it and start from theirs.
         structures.delete_one(doc! { "_id": new_version }).await.map_err(|e| e.to_string())?;
@@ -181,28 +259,38 @@ async fn write_split_blocks(
     Err(format!("the {branch} head of {course} kept moving; {SPLIT_ATTEMPTS} attempts"))
 }
 
-/// The structure version that follows `structure` (version `head`) with `writes` applied, and
-/// what each written block showed; no version where nothing is written. A structure holds the
-/// whole course, megabytes for a big one: it is copied as raw BSON, block by block, and only the
-/// blocks written are decoded.
+/// How a version's blocks are written: its branch, its id, and (published branch) the draft
+/// blocks' versions.
+struct Edits<'a> {
+    branch: Branch,
+    new_version: ObjectId,
+    drafts: &'a BTreeMap<String, DraftVersion>,
+}
+
+/// The structure version that follows `structure` (version `head`) with `writes` applied, what
+/// each written block showed, and (draft branch) the written blocks' versions; no version where
+/// nothing is written. A structure holds the whole course, megabytes for a big one: it is
+/// copied as raw BSON, block by block, and only the blocks written are decoded.
+#[allow(clippy::type_complexity)]
 fn next_structure(
     structure: &RawDocument,
     head: ObjectId,
-    new_version: ObjectId,
+    edits: &Edits<'_>,
     writes: &[(&str, &str)],
-) -> Result<(Option<RawDocumentBuf>, Vec<BlockWrite>), String> {
+) -> Result<(Option<RawDocumentBuf>, Vec<BlockWrite>, BTreeMap<String, DraftVersion>), String> {
     let raw = |e: bson::raw::Error| e.to_string();
     let now = DateTime::now();
     let mut results: Vec<BlockWrite> = writes.iter().map(|_| Ok(Found::Gone)).collect();
+    let mut seen = BTreeMap::new();
     let mut next = RawDocumentBuf::new();
-    next.append("_id", new_version);
+    next.append("_id", edits.new_version);
     for element in structure {
         let (key, value) = element.map_err(raw)?;
         match key {
             "_id" | "previous_version" | "edited_on" | "edited_by" => {}
             "blocks" => {
                 let Some(blocks) = value.as_array() else {
-                    return Ok((None, results));
+                    return Ok((None, results, seen));
                 };
                 let mut copied = RawArrayBuf::new();
                 for block in blocks {
@@ -211,7 +299,11 @@ fn next_structure(
                         Some((document, block_id)) => {
                             let mut decoded = Document::try_from(document).map_err(raw)?;
                             for (i, (_, edx_video_id)) in writes.iter().enumerate().filter(|(_, (w, _))| *w == block_id) {
-                                results[i] = write_block(&mut decoded, block_id, edx_video_id, new_version, now)?;
+                                let (result, draft) = write_block(&mut decoded, block_id, edx_video_id, edits, now)?;
+                                results[i] = result;
+                                if let Some(draft) = draft {
+                                    seen.insert(block_id.to_string(), draft);
+                                }
                             }
                             copied.push(RawDocumentBuf::from_document(&decoded).map_err(raw)?);
                         }
@@ -224,12 +316,12 @@ fn next_structure(
         }
     }
     if !results.iter().any(|r| matches!(r, Ok(Found::Written))) {
-        return Ok((None, results));
+        return Ok((None, results, seen));
     }
     next.append("previous_version", head);
     next.append("edited_on", now);
     next.append("edited_by", MIGRATION_USER);
-    Ok((Some(next), results))
+    Ok((Some(next), results, seen))
 }
 
 /// The block's id, if it is a video block one of `writes` is for.
@@ -239,29 +331,50 @@ fn written_block_id<'a>(block: &'a RawDocument, writes: &[(&str, &str)]) -> Opti
 }
 
 /// Sets a video block's `edx_video_id` where it has none, with the block's edit info of the new
-/// version, as edx-platform's split modulestore records an edit.
+/// version, as edx-platform's split modulestore records an edit: a draft edit clears
+/// `source_version`; a published block that was in sync with its draft gets the draft's new
+/// version, as a publish would, and one that was not keeps its own. In the draft branch, also
+/// answers the block's versions. The id a block shows is its `fields` over its `defaults`.
 /// A block whose `fields` is not a document fails the whole version: nothing is written.
-fn write_block(block: &mut Document, block_id: &str, edx_video_id: &str, new_version: ObjectId, now: DateTime) -> Result<BlockWrite, String> {
+fn write_block(
+    block: &mut Document,
+    block_id: &str,
+    edx_video_id: &str,
+    edits: &Edits<'_>,
+    now: DateTime,
+) -> Result<(BlockWrite, Option<DraftVersion>), String> {
     if !block.contains_key("fields") {
         block.insert("fields", Document::new());
     }
+    let defaults = block.get_document("defaults").cloned().unwrap_or_default();
+    let draft = (edits.branch == Branch::Draft).then(|| unwritten_draft(block));
+    let mut edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
     let fields = block.get_document_mut("fields").map_err(|e| format!("video block {block_id}: fields: {e}"))?;
-    Ok(match current_id(fields) {
-        id if id == edx_video_id => Ok(Found::Already),
-        id if !id.is_empty() => Err(id),
-        _ => {
-            fields.insert("edx_video_id", edx_video_id);
-            let mut edit_info = block.get_document("edit_info").cloned().unwrap_or_default();
-            let previous = edit_info.get("update_version").cloned().unwrap_or(Bson::Null);
-            edit_info.insert("previous_version", previous);
-            edit_info.insert("update_version", new_version);
-            edit_info.insert("source_version", Bson::Null);
-            edit_info.insert("edited_on", now);
-            edit_info.insert("edited_by", MIGRATION_USER);
-            block.insert("edit_info", edit_info);
-            Ok(Found::Written)
-        }
-    })
+    let shown = match fields.contains_key("edx_video_id") {
+        true => current_id(fields),
+        false => current_id(&defaults),
+    };
+    match shown {
+        id if id == edx_video_id => return Ok((Ok(Found::Already), draft)),
+        id if !id.is_empty() => return Ok((Err(id), draft)),
+        _ => fields.insert("edx_video_id", edx_video_id),
+    };
+    let source_version = match edits.branch {
+        Branch::Draft => Bson::Null,
+        Branch::Published => match edits.drafts.get(block_id) {
+            Some(draft) if draft.before.contains(&version_of(&edit_info)) => draft.now.clone(),
+            _ => edit_info.get("source_version").cloned().unwrap_or(Bson::Null),
+        },
+    };
+    let previous = edit_info.get("update_version").cloned().unwrap_or(Bson::Null);
+    edit_info.insert("previous_version", previous.clone());
+    edit_info.insert("update_version", edits.new_version);
+    edit_info.insert("source_version", source_version);
+    edit_info.insert("edited_on", now);
+    edit_info.insert("edited_by", MIGRATION_USER);
+    block.insert("edit_info", edit_info);
+    let draft = draft.map(|before| DraftVersion { now: Bson::ObjectId(edits.new_version), before: before.before });
+    Ok((Ok(Found::Written), draft))
 }
 
 /// An old Mongo video's write-back, recorded for the branches the request names.
@@ -275,8 +388,9 @@ async fn write_old_mongo_video(modulestore: &Modulestore, request: &WriteBackReq
     Ok(outcome)
 }
 
-/// Sets the id in each revision document of the block whose id is empty; returns what each
-/// branch shows afterwards (the draft branch shows the draft document where there is one).
+/// Sets the id in the revision documents of the branches asked for whose id is empty (the draft
+/// branch's is the draft document where there is one, else the published one, which the draft
+/// view shows); returns what each branch shows afterwards.
 async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) -> Result<Vec<(Branch, Found)>, WriteBackError> {
     let usage_key = &request.usage_key;
     let course = &usage_key.course;
@@ -295,11 +409,18 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
         .await
         .map_err(|e| store(usage_key, e))?;
     let (mut published, mut draft) = (None, None);
+    let has_draft = documents.iter().any(|d| d.get_document("_id").is_ok_and(|id| id.get_str("revision") == Ok("draft")));
     for document in documents {
         let Ok(id) = document.get_document("_id") else {
             continue;
         };
         let is_draft = id.get_str("revision") == Ok("draft");
+        let asked = |branch| request.branches.contains(&branch);
+        // The published document is also the draft branch's where the block has no draft.
+        let wanted = asked(if is_draft { Branch::Draft } else { Branch::Published }) || (!is_draft && !has_draft && asked(Branch::Draft));
+        if !wanted {
+            continue;
+        }
         let empty = Document::new();
         let metadata = document.get_document("metadata").unwrap_or(&empty);
         let found = match current_id(metadata) {
@@ -368,7 +489,9 @@ mod tests {
         let (head, new_version) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
         let old = structure(head);
         let writes = [("empty", "ours-1"), ("authored", "ours-2"), ("done", "ours-3"), ("missing", "ours-4")];
-        let (next, results) = next_structure(&old, head, new_version, &writes).unwrap();
+        let drafts = BTreeMap::new();
+        let edits = Edits { branch: Branch::Draft, new_version, drafts: &drafts };
+        let (next, results, _) = next_structure(&old, head, &edits, &writes).unwrap();
         assert!(matches!(results[..], [Ok(Found::Written), Err(ref named), Ok(Found::Already), Ok(Found::Gone)] if named == "author-set"));
 
         let (old, next) = (old.to_document().unwrap(), next.expect("a block was written").to_document().unwrap());
@@ -396,7 +519,9 @@ mod tests {
     #[test]
     fn nothing_written_makes_no_version() {
         let head = ObjectId::from_bytes([1; 12]);
-        let (next, results) = next_structure(&structure(head), head, ObjectId::new(), &[("done", "ours-3"), ("missing", "x")]).unwrap();
+        let drafts = BTreeMap::new();
+        let edits = Edits { branch: Branch::Draft, new_version: ObjectId::new(), drafts: &drafts };
+        let (next, results, _) = next_structure(&structure(head), head, &edits, &[("done", "ours-3"), ("missing", "x")]).unwrap();
         assert!(next.is_none());
         assert!(matches!(results[..], [Ok(Found::Already), Ok(Found::Gone)]));
     }
@@ -408,7 +533,9 @@ mod tests {
         broken.insert("fields", "not a document");
         let document = doc! { "_id": head, "blocks": [broken] };
         let structure = RawDocumentBuf::from_document(&document).unwrap();
-        let Err(error) = next_structure(&structure, head, ObjectId::new(), &[("broken", "ours")]) else {
+        let drafts = BTreeMap::new();
+        let edits = Edits { branch: Branch::Draft, new_version: ObjectId::new(), drafts: &drafts };
+        let Err(error) = next_structure(&structure, head, &edits, &[("broken", "ours")]) else {
             panic!("a version was made over a broken block");
         };
         assert!(error.contains("video block broken"), "{error}");

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bson::{Bson, Document, RawDocumentBuf, doc};
+use bson::{Bson, Document, RawBsonRef, RawDocument, RawDocumentBuf, doc};
 use futures::TryStreamExt;
 use model::video::{TranscriptsField, VideoCopy, VideoFields};
 use model::{Branch, CourseKey, CourseKeyError, UsageKey};
@@ -164,12 +164,14 @@ impl Modulestore {
         Ok(CourseListing { courses: keys.into_iter().collect(), invalid })
     }
 
-    /// The course's video blocks as `branch` shows them, sorted by usage key.
-    pub async fn video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<(UsageKey, VideoCopy)>> {
-        let mut blocks =
+    /// The course's video blocks as `branch` shows them, sorted by usage key: those a learner
+    /// can reach from the course root, and the orphans no parent names.
+    pub async fn video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<BranchVideos> {
+        let mut found =
             if course.old_style { self.old_mongo_video_blocks(course, branch).await? } else { self.split_video_blocks(course, branch).await? };
-        blocks.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(blocks)
+        found.videos.sort_by(|a, b| a.0.cmp(&b.0));
+        found.orphans.sort();
+        Ok(found)
     }
 
     /// Whether the modulestore has the course, in the layout its key says.
@@ -202,47 +204,62 @@ impl Modulestore {
         Ok(index.and_then(|index| index.get_document("versions").ok().and_then(|v| v.get(branch.split_version_key()).cloned())))
     }
 
-    async fn split_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<(UsageKey, VideoCopy)>> {
+    async fn split_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<BranchVideos> {
         let Some(head) = self.split_head(course, branch).await? else {
-            return Ok(Vec::new());
+            return Ok(BranchVideos::default());
         };
         self.read_slot().await;
         // A structure holds the whole course, megabytes for a big one: read as raw BSON, of
-        // which only the video blocks' fields are decoded.
+        // which only the video blocks' fields and every block's children are decoded.
         let Some(structure) =
-            self.database.collection::<RawDocumentBuf>(STRUCTURES).find_one(doc! { "_id": head }).projection(doc! { "blocks": 1 }).await?
+            self.database.collection::<RawDocumentBuf>(STRUCTURES).find_one(doc! { "_id": head }).projection(doc! { "root": 1, "blocks": 1 }).await?
         else {
-            return Ok(Vec::new());
+            return Ok(BranchVideos::default());
         };
         let Ok(blocks) = structure.get_array("blocks") else {
-            return Ok(Vec::new());
+            return Ok(BranchVideos::default());
         };
+        let pair = |value: Option<RawBsonRef<'_>>| -> Option<(String, String)> {
+            let mut parts = value?.as_array()?.into_iter().filter_map(|part| part.ok()?.as_str().map(String::from));
+            Some((parts.next()?, parts.next()?))
+        };
+        let mut tree = Tree::default();
         let mut videos = Vec::new();
         for block in blocks {
-            let Some(block) = block?.as_document().filter(|block| block.get_str("block_type") == Ok("video")) else {
+            let Some(block) = block?.as_document() else {
                 continue;
             };
-            let Ok(block_id) = block.get_str("block_id") else {
+            let (Ok(block_type), Ok(block_id)) = (block.get_str("block_type"), block.get_str("block_id")) else {
                 continue;
             };
-            let fields = match block.get_document("fields") {
-                Ok(fields) => Document::try_from(fields)?,
-                Err(_) => Document::new(),
-            };
-            videos.push((course.usage_key("video", block_id), VideoCopy { branch, fields: video_fields(&fields) }));
+            let fields = block.get_document("fields").ok();
+            let children = fields.and_then(|f| f.get_array("children").ok()).into_iter().flatten();
+            tree.children.insert((block_type.into(), block_id.into()), children.filter_map(|child| pair(child.ok())).collect());
+            if block_type == "video" {
+                let decode = |value: Result<&RawDocument, _>| match value {
+                    Ok(document) => Document::try_from(document),
+                    Err(_) => Ok(Document::new()),
+                };
+                let fields = effective_fields(decode(block.get_document("fields"))?, decode(block.get_document("defaults"))?);
+                videos.push((block_id.to_string(), VideoCopy { branch, fields: video_fields(&fields) }));
+            }
         }
-        Ok(videos)
+        let root = pair(structure.get("root").ok().flatten());
+        let reachable = tree.reachable(root);
+        Ok(BranchVideos::split(course, videos, |block_id| reachable.contains(&("video".to_string(), block_id.to_string()))))
     }
 
     /// Old Mongo keeps a published document (`revision: null`) and, while a block has unpublished
     /// changes or was never published, a draft document (`revision: "draft"`). The draft branch
     /// shows the draft document where there is one and the published one otherwise.
-    async fn old_mongo_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<Vec<(UsageKey, VideoCopy)>> {
+    async fn old_mongo_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<BranchVideos> {
         let mut revision_filter = vec![Bson::Null];
         if branch == Branch::Draft {
             revision_filter.push(Bson::String("draft".into()));
         }
         self.read_slot().await;
+        // Every block of the course, for its children: what learners reach starts at the
+        // course block, and in the draft view a draft vertical names its draft-only children.
         let mut documents = self
             .database
             .collection::<Document>(OLD_MONGO)
@@ -250,36 +267,140 @@ impl Modulestore {
                 "_id.tag": "i4x",
                 "_id.org": &course.org,
                 "_id.course": &course.course,
-                "_id.category": "video",
                 "_id.revision": { "$in": revision_filter },
             })
-            .projection(doc! { "_id": 1, "metadata": 1 })
+            .projection(doc! { "_id": 1, "metadata": 1, "definition.children": 1 })
             .await?;
-        let mut by_name: BTreeMap<String, (bool, VideoFields)> = BTreeMap::new();
+        // By (category, name): whether the document shown is a draft, its children, its fields.
+        type Shown = (bool, Vec<(String, String)>, Option<VideoFields>);
+        let mut shown: BTreeMap<(String, String), Shown> = BTreeMap::new();
         while let Some(document) = documents.try_next().await? {
             let Ok(id) = document.get_document("_id") else {
                 continue;
             };
-            let Ok(name) = id.get_str("name") else {
+            let (Ok(category), Ok(name)) = (id.get_str("category"), id.get_str("name")) else {
                 continue;
             };
             let is_draft = id.get_str("revision") == Ok("draft");
+            let key = (category.to_string(), name.to_string());
+            if shown.get(&key).is_some_and(|(draft, _, _)| *draft && !is_draft) {
+                continue; // the draft document wins in the draft view
+            }
+            let children = document.get_document("definition").ok().and_then(|d| d.get_array("children").ok());
+            let children = children.into_iter().flatten().filter_map(|child| old_mongo_child(child.as_str()?)).collect();
             let empty = Document::new();
-            let fields = video_fields(document.get_document("metadata").unwrap_or(&empty));
-            match by_name.get(name) {
-                Some((true, _)) if !is_draft => {} // the draft document wins in the draft view
-                _ => {
-                    by_name.insert(name.into(), (is_draft, fields));
-                }
+            let fields = (category == "video").then(|| video_fields(document.get_document("metadata").unwrap_or(&empty)));
+            shown.insert(key, (is_draft, children, fields));
+        }
+        let mut tree = Tree::default();
+        let mut videos = Vec::new();
+        for ((category, name), (_, children, fields)) in shown {
+            if let Some(fields) = fields {
+                videos.push((name.clone(), VideoCopy { branch, fields }));
+            }
+            tree.children.insert((category, name), children);
+        }
+        let reachable = tree.reachable(Some(("course".to_string(), course.run.clone())));
+        Ok(BranchVideos::split(course, videos, |name| reachable.contains(&("video".to_string(), name.to_string()))))
+    }
+}
+
+/// A branch's video blocks: those reachable from the course root, and the orphans.
+#[derive(Debug, Default)]
+pub struct BranchVideos {
+    pub videos: Vec<(UsageKey, VideoCopy)>,
+    pub orphans: Vec<UsageKey>,
+}
+
+impl BranchVideos {
+    fn split(course: &CourseKey, blocks: Vec<(String, VideoCopy)>, reachable: impl Fn(&str) -> bool) -> Self {
+        let mut found = Self::default();
+        for (block_id, copy) in blocks {
+            let usage_key = course.usage_key("video", &block_id);
+            match reachable(&block_id) {
+                true => found.videos.push((usage_key, copy)),
+                false => found.orphans.push(usage_key),
             }
         }
-        Ok(by_name.into_iter().map(|(name, (_, fields))| (course.usage_key("video", &name), VideoCopy { branch, fields })).collect())
+        found
     }
+}
+
+/// A course's blocks by (type, id), each with its children.
+#[derive(Default)]
+struct Tree {
+    children: BTreeMap<(String, String), Vec<(String, String)>>,
+}
+
+impl Tree {
+    /// The blocks a learner can reach from `root`, as edx-platform's `get_orphans` sees it.
+    fn reachable(&self, root: Option<(String, String)>) -> BTreeSet<(String, String)> {
+        let mut seen = BTreeSet::new();
+        let mut next: Vec<(String, String)> = root.into_iter().collect();
+        while let Some(block) = next.pop() {
+            if let Some(children) = self.children.get(&block)
+                && seen.insert(block)
+            {
+                next.extend(children.iter().filter(|c| !seen.contains(*c)).cloned());
+            }
+        }
+        seen
+    }
+}
+
+/// `(category, name)` of an old Mongo child location, `i4x://org/course/category/name`.
+fn old_mongo_child(location: &str) -> Option<(String, String)> {
+    let path = location.strip_prefix("i4x://")?;
+    let mut parts = path.rsplit('/');
+    let name = parts.next()?.split('@').next()?;
+    let category = parts.next()?;
+    Some((category.to_string(), name.to_string()))
+}
+
+/// A split block's settings as edx-platform reads them: its own `fields` over the `defaults`
+/// a content library gave it.
+pub fn effective_fields(fields: Document, defaults: Document) -> Document {
+    let mut effective = defaults;
+    effective.extend(fields);
+    effective
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_blocks_the_root_reaches_count() {
+        let block = |t: &str, id: &str| (t.to_string(), id.to_string());
+        let mut tree = Tree::default();
+        tree.children.insert(block("course", "c"), vec![block("chapter", "ch"), block("chapter", "gone")]);
+        tree.children.insert(block("chapter", "ch"), vec![block("vertical", "u")]);
+        tree.children.insert(block("vertical", "u"), vec![block("video", "v"), block("course", "c")]);
+        tree.children.insert(block("video", "v"), vec![]);
+        tree.children.insert(block("video", "orphan"), vec![]);
+        tree.children.insert(block("vertical", "detached"), vec![block("video", "orphan")]);
+        let reachable = tree.reachable(Some(block("course", "c")));
+        assert!(reachable.contains(&block("video", "v")));
+        assert!(!reachable.contains(&block("video", "orphan")) && !reachable.contains(&block("chapter", "gone")));
+        assert!(tree.reachable(None).is_empty(), "a structure without a root reaches nothing");
+    }
+
+    #[test]
+    fn old_mongo_children_are_locations() {
+        assert_eq!(old_mongo_child("i4x://edX/DemoX/video/a1b2"), Some(("video".into(), "a1b2".into())));
+        assert_eq!(old_mongo_child("i4x://edX/DemoX/vertical/u@draft"), Some(("vertical".into(), "u".into())));
+        assert_eq!(old_mongo_child("block-v1:edX+DemoX+2018+type@video+block@a"), None);
+    }
+
+    #[test]
+    fn a_library_block_takes_its_defaults_where_its_fields_are_silent() {
+        let effective = effective_fields(
+            doc! { "display_name": "Mine", "edx_video_id": "" },
+            doc! { "sub": "lib_sub", "edx_video_id": "lib-id", "display_name": "Lib" },
+        );
+        let fields = video_fields(&effective);
+        assert_eq!((fields.sub.as_str(), fields.edx_video_id.as_str(), fields.display_name.as_deref()), ("lib_sub", "", Some("Mine")));
+    }
 
     #[test]
     fn fields_and_languages() {

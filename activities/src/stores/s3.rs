@@ -1,4 +1,6 @@
-//! The transcripts bucket edx-val reads from.
+//! The transcripts bucket edx-val reads from, as edx-val's storage is configured: every method
+//! takes the *name* edx-val keeps in its `transcript` column, and the object key is the
+//! storage's `location`, a slash and that name (django-storages' `safe_join`).
 
 use std::time::Duration;
 
@@ -10,7 +12,9 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use sha2::{Digest, Sha256};
 
-use super::settings::S3Settings;
+use aws_sdk_s3::types::ServerSideEncryption;
+
+use super::settings::{Encryption, S3Settings};
 use super::throttle::Throttle;
 
 /// The user metadata key under which the migration records an object's SHA-256.
@@ -28,6 +32,7 @@ pub enum PutOutcome {
 pub struct S3Error {
     pub operation: &'static str,
     pub bucket: String,
+    /// The object key (the location and the name).
     pub key: String,
     pub detail: String,
     pub status: Option<u16>,
@@ -37,6 +42,10 @@ pub struct S3Error {
 pub struct TranscriptBucket {
     client: Client,
     bucket: String,
+    /// Without slashes at its end; empty for none.
+    location: String,
+    directory_prefix: String,
+    encryption: Option<Encryption>,
     requests: Throttle,
 }
 
@@ -59,7 +68,33 @@ impl TranscriptBucket {
         if let Some(endpoint) = &settings.endpoint_url {
             config = config.endpoint_url(endpoint).force_path_style(true);
         }
-        Self { client: Client::from_conf(config.build()), bucket: settings.bucket.clone(), requests: Throttle::default() }
+        Self {
+            client: Client::from_conf(config.build()),
+            bucket: settings.bucket.clone(),
+            location: settings.location.trim_end_matches('/').to_string(),
+            directory_prefix: settings.directory_prefix.clone(),
+            encryption: settings.encryption.clone(),
+            requests: Throttle::default(),
+        }
+    }
+
+    /// The object key of the name edx-val keeps.
+    pub fn object_key(&self, name: &str) -> String {
+        match self.location.as_str() {
+            "" => name.to_string(),
+            location => format!("{location}/{name}"),
+        }
+    }
+
+    /// edx-val's `DIRECTORY_PREFIX`: every name the migration gives starts with it.
+    pub fn directory_prefix(&self) -> &str {
+        &self.directory_prefix
+    }
+
+    /// Whether `name` has the shape of the names the migration gives, under this storage's
+    /// prefix: the only names it writes or deletes.
+    pub fn is_ours(&self, name: &str) -> bool {
+        model::ids::is_transcript_key(&self.directory_prefix, name)
     }
 
     /// At most `requests` S3 requests per second from this bucket handle and its clones.
@@ -85,71 +120,102 @@ impl TranscriptBucket {
     }
 
     /// Writes the object only if the key is free, so nothing that exists is ever overwritten.
-    /// The object carries the SHA-256 of its bytes (`x-amz-meta-sha256`) for validation.
-    pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
-        self.requests.wait().await;
+    /// The object carries the SHA-256 of its bytes (`x-amz-meta-sha256`) for validation, and
+    /// the storage's server-side encryption.
+    pub async fn put_if_absent(&self, name: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
         let sha256 = hex::encode(Sha256::digest(&body));
-        let sent = self
+        self.put(name, body, Some(sha256)).await
+    }
+
+    /// Writes the object as edx-val's own storage does, without the migration's SHA-256: for
+    /// the seed and the tests that play users.
+    pub async fn put_as_edxval(&self, name: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
+        self.put(name, body, None).await
+    }
+
+    async fn put(&self, name: &str, body: Vec<u8>, sha256: Option<String>) -> Result<PutOutcome, S3Error> {
+        self.requests.wait().await;
+        let key = self.object_key(name);
+        let mut put = self
             .client
             .put_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(&key)
             .content_type("application/json")
-            .metadata(SHA256_METADATA, sha256)
+            .set_metadata(sha256.map(|sha256| [(SHA256_METADATA.to_string(), sha256)].into()))
             .if_none_match("*")
-            .body(ByteStream::from(body))
-            .send()
-            .await;
-        match sent {
+            .body(ByteStream::from(body));
+        put = match &self.encryption {
+            None => put,
+            Some(Encryption::S3Managed) => put.server_side_encryption(ServerSideEncryption::Aes256),
+            Some(Encryption::Kms { key_id }) => put.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key_id.clone()),
+        };
+        match put.send().await {
             Ok(_) => Ok(PutOutcome::Created),
-            Err(e) => match self.error("PUT", key, e) {
+            Err(e) => match self.error("PUT", &key, e) {
                 S3Error { status: Some(412), .. } => Ok(PutOutcome::AlreadyExists),
                 other => Err(other),
             },
         }
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, S3Error> {
-        Ok(self.get_with_sha256(key).await?.map(|(bytes, _)| bytes))
+    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, S3Error> {
+        Ok(self.get_with_sha256(name).await?.map(|(bytes, _)| bytes))
+    }
+
+    /// The server-side encryption S3 reports for the object (`AES256`, `aws:kms`), if any.
+    pub async fn encryption_of(&self, name: &str) -> Result<Option<String>, S3Error> {
+        self.requests.wait().await;
+        let key = self.object_key(name);
+        let head = self.client.head_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| self.error("HEAD", &key, e))?;
+        Ok(head.server_side_encryption().map(|sse| sse.as_str().to_string()))
     }
 
     /// The object's bytes and the SHA-256 recorded when the migration wrote it (none for objects
     /// others wrote).
-    pub async fn get_with_sha256(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, S3Error> {
+    pub async fn get_with_sha256(&self, name: &str) -> Result<Option<(Vec<u8>, Option<String>)>, S3Error> {
         self.requests.wait().await;
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        let key = self.object_key(name);
+        match self.client.get_object().bucket(&self.bucket).key(&key).send().await {
             Ok(object) => {
                 let recorded = object.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned();
                 let bytes = object.body.collect().await.map_err(|e| S3Error {
                     operation: "GET",
                     bucket: self.bucket.clone(),
-                    key: key.into(),
+                    key: key.clone(),
                     detail: e.to_string(),
                     status: None,
                 })?;
                 Ok(Some((bytes.to_vec(), recorded)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(self.error("GET", key, e)),
+            Err(e) => Err(self.error("GET", &key, e)),
         }
     }
 
-    pub async fn delete(&self, key: &str) -> Result<(), S3Error> {
+    pub async fn delete(&self, name: &str) -> Result<(), S3Error> {
         self.requests.wait().await;
-        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| self.error("DELETE", key, e))?;
+        let key = self.object_key(name);
+        self.client.delete_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| self.error("DELETE", &key, e))?;
         Ok(())
     }
 
-    /// Every key under `prefix`, sorted.
+    /// The name of every object whose name starts with `prefix`, sorted (objects outside the
+    /// location are not listed).
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, S3Error> {
-        let mut keys = Vec::new();
-        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let key_prefix = self.object_key(prefix);
+        let mut names = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(&key_prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("LIST", prefix, e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(String::from)));
+            let page = page.map_err(|e| self.error("LIST", &key_prefix, e))?;
+            let under_location = |key: &str| match self.location.as_str() {
+                "" => Some(key.to_string()),
+                location => key.strip_prefix(location)?.strip_prefix('/').map(String::from),
+            };
+            names.extend(page.contents().iter().filter_map(|o| under_location(o.key()?)));
         }
-        keys.sort();
-        Ok(keys)
+        names.sort();
+        Ok(names)
     }
 }
 

@@ -51,6 +51,8 @@ pub enum SettingsError {
     Missing { key: &'static str },
     #[error("{key}={value:?} is not a number of requests per second")]
     NotARate { key: &'static str, value: String },
+    #[error("{key}={value:?}: {why}")]
+    Invalid { key: &'static str, value: String, why: &'static str },
 }
 
 /// A per-second rate limit: unset, empty or 0 for none.
@@ -134,6 +136,67 @@ pub struct S3Settings {
     /// Absent to use the AWS default chain (instance role, profile, …).
     pub access_key_id: Option<Secret>,
     pub secret_access_key: Option<Secret>,
+    /// django-storages' `location` for edx-val's transcripts storage: the object key is this,
+    /// a slash, and the name edx-val keeps (empty: the name is the key).
+    pub location: String,
+    /// edx-val's `VIDEO_TRANSCRIPTS_SETTINGS["DIRECTORY_PREFIX"]`, the start of every name.
+    pub directory_prefix: String,
+    /// Server-side encryption of the objects written, as django-storages'
+    /// `object_parameters` set it.
+    pub encryption: Option<Encryption>,
+}
+
+/// `ServerSideEncryption` of every object the migration writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSE-S3 (`AES256`).
+    S3Managed,
+    /// SSE-KMS (`aws:kms`) with this key id, or the bucket's default key when `None`.
+    Kms { key_id: Option<String> },
+}
+
+impl S3Settings {
+    /// The storage's `location` as django-storages joins it: without the slashes at its end
+    /// (one at its start is refused, as django-storages refuses it).
+    fn location(env: &Env) -> Result<String, SettingsError> {
+        let value = env.or("S3_LOCATION", "");
+        if value.starts_with('/') {
+            return Err(SettingsError::Invalid {
+                key: "S3_LOCATION",
+                value: value.into(),
+                why: "django-storages refuses a location that starts with a slash",
+            });
+        }
+        Ok(value.trim_end_matches('/').to_string())
+    }
+
+    fn directory_prefix(env: &Env) -> Result<String, SettingsError> {
+        // Set but empty is edx-val's own fallback (`.get('DIRECTORY_PREFIX', '')`).
+        let value = env.0.get("TRANSCRIPTS_DIRECTORY_PREFIX").map_or(model::ids::DEFAULT_DIRECTORY_PREFIX, String::as_str).trim().to_string();
+        match model::ids::directory_prefix_problem(&value) {
+            Some(why) => Err(SettingsError::Invalid { key: "TRANSCRIPTS_DIRECTORY_PREFIX", value, why }),
+            None => Ok(value),
+        }
+    }
+
+    fn encryption(env: &Env) -> Result<Option<Encryption>, SettingsError> {
+        let key_id = env.get("S3_SSE_KMS_KEY_ID").map(String::from);
+        match env.get("S3_SERVER_SIDE_ENCRYPTION") {
+            None if key_id.is_some() => Err(SettingsError::Invalid {
+                key: "S3_SSE_KMS_KEY_ID",
+                value: String::new(),
+                why: "a KMS key needs S3_SERVER_SIDE_ENCRYPTION=aws:kms",
+            }),
+            None => Ok(None),
+            Some("AES256") if key_id.is_none() => Ok(Some(Encryption::S3Managed)),
+            Some("aws:kms") => Ok(Some(Encryption::Kms { key_id })),
+            Some(other) => Err(SettingsError::Invalid {
+                key: "S3_SERVER_SIDE_ENCRYPTION",
+                value: other.into(),
+                why: "expected AES256, or aws:kms with S3_SSE_KMS_KEY_ID (a key id goes only with aws:kms)",
+            }),
+        }
+    }
 }
 
 /// Every store the migration reads or writes.
@@ -164,6 +227,9 @@ impl StoreSettings {
                 bucket: env.require("S3_BUCKET")?.into(),
                 access_key_id: env.get("AWS_ACCESS_KEY_ID").map(Secret::new),
                 secret_access_key: env.get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+                location: S3Settings::location(env)?,
+                directory_prefix: S3Settings::directory_prefix(env)?,
+                encryption: S3Settings::encryption(env)?,
             },
             edxval_database_url: Secret::new(env.require("EDXVAL_DATABASE_URL")?),
             mongo_reads_per_second: rate(env, "MONGO_READS_PER_SECOND")?,
@@ -184,9 +250,35 @@ mod tests {
             bucket: "b".into(),
             access_key_id: Some(Secret::new("AKIA-visible-id")),
             secret_access_key: Some(Secret::new("very-secret")),
+            location: String::new(),
+            directory_prefix: model::ids::DEFAULT_DIRECTORY_PREFIX.into(),
+            encryption: None,
         };
         let printed = format!("{settings:?}");
         assert!(!printed.contains("very-secret") && !printed.contains("AKIA"), "{printed}");
+    }
+
+    #[test]
+    fn the_transcripts_storage_is_read_as_edx_val_and_django_storages_read_it() {
+        let env = |pairs: &[(&str, &str)]| Env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let plain = env(&[]);
+        assert_eq!(S3Settings::location(&plain).unwrap(), "");
+        assert_eq!(S3Settings::directory_prefix(&plain).unwrap(), "video-transcripts/");
+        assert_eq!(S3Settings::encryption(&plain).unwrap(), None);
+        let site = env(&[
+            ("S3_LOCATION", "openedx/media/"),
+            ("TRANSCRIPTS_DIRECTORY_PREFIX", "vt/"),
+            ("S3_SERVER_SIDE_ENCRYPTION", "aws:kms"),
+            ("S3_SSE_KMS_KEY_ID", "k1"),
+        ]);
+        assert_eq!(S3Settings::location(&site).unwrap(), "openedx/media");
+        assert_eq!(S3Settings::directory_prefix(&site).unwrap(), "vt/");
+        assert_eq!(S3Settings::encryption(&site).unwrap(), Some(Encryption::Kms { key_id: Some("k1".into()) }));
+        assert!(S3Settings::location(&env(&[("S3_LOCATION", "/media")])).is_err());
+        assert!(S3Settings::directory_prefix(&env(&[("TRANSCRIPTS_DIRECTORY_PREFIX", "../x/")])).is_err());
+        assert!(S3Settings::encryption(&env(&[("S3_SERVER_SIDE_ENCRYPTION", "AES128")])).is_err());
+        assert!(S3Settings::encryption(&env(&[("S3_SSE_KMS_KEY_ID", "k1")])).is_err());
+        assert_eq!(S3Settings::encryption(&env(&[("S3_SERVER_SIDE_ENCRYPTION", "AES256")])).unwrap(), Some(Encryption::S3Managed));
     }
 
     #[test]

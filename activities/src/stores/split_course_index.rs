@@ -9,6 +9,7 @@ use bson::oid::ObjectId;
 use model::{Branch, CourseKey};
 use sqlx::{AnyPool, Row};
 
+use super::edxval;
 use super::modulestore::Modulestore;
 
 /// Which index holds a course's heads.
@@ -63,18 +64,47 @@ pub async fn head(sql: &AnyPool, course: &CourseKey, branch: Branch) -> Result<O
     }
 }
 
-/// Moves the branch head from `from` to `to` if it is still `from`; false when someone moved it
-/// first. `last_update` is left alone, so an author's concurrent Studio save still goes through
-/// (and wins): the migration's validation then finds the block without its id.
-pub async fn compare_and_set_head(sql: &AnyPool, course: &CourseKey, branch: Branch, from: &str, to: &str) -> Result<bool, sqlx::Error> {
-    let query = match branch {
-        Branch::Draft => {
-            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?"
-        }
-        Branch::Published => {
-            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET published_version = ? WHERE course_id = ? AND published_version = ?"
-        }
+/// Moves the branch head from `from` to `to` if it is still `from`, and records the change in
+/// the index's history table as django-simple-history does for edx-platform's own saves
+/// (`history_type` `~`, "Updated draft branch"); false when someone moved the head first.
+/// `last_update` is left alone, in the row and in the history: edx-platform drops a save whose
+/// `last_update` moved under it ("Collision in Split Mongo"), so bumping it would make an
+/// author's concurrent Studio save vanish. Left alone, the author's save wins, and the
+/// migration's validation finds the block without its id.
+pub async fn move_head(sql: &AnyPool, course: &CourseKey, branch: Branch, from: &str, to: &str) -> Result<bool, sqlx::Error> {
+    let (update, reason) = match branch {
+        Branch::Draft => (
+            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?",
+            "Updated draft branch",
+        ),
+        Branch::Published => (
+            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET published_version = ? WHERE course_id = ? AND published_version = ?",
+            "Updated published branch",
+        ),
     };
-    let done = sqlx::query(query).bind(to).bind(course.to_string()).bind(from).execute(sql).await?;
-    Ok(done.rows_affected() == 1)
+    let mut tx = edxval::begin_write(sql).await?;
+    let done = sqlx::query(update).bind(to).bind(course.to_string()).bind(from).execute(&mut *tx).await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let history = sqlx::query(
+        "INSERT INTO split_modulestore_django_historicalsplitmodulestorecourseindex \
+         (id, objectid, course_id, org, draft_version, published_version, library_version, wiki_slug, base_store, edited_on, last_update, \
+          edited_by_id, history_date, history_change_reason, history_type, history_user_id) \
+         SELECT id, objectid, course_id, org, draft_version, published_version, library_version, wiki_slug, base_store, edited_on, last_update, \
+          edited_by_id, ?, ?, '~', NULL FROM split_modulestore_django_splitmodulestorecourseindex WHERE course_id = ?",
+    )
+    .bind(edxval::utc_now())
+    .bind(reason)
+    .bind(course.to_string())
+    .execute(&mut *tx)
+    .await;
+    match history {
+        Ok(_) => {}
+        // Installations whose index has no history table yet.
+        Err(error) if is_missing_table(&error) => {}
+        Err(error) => return Err(error),
+    }
+    tx.commit().await?;
+    Ok(true)
 }

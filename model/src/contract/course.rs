@@ -17,7 +17,7 @@ pub struct PageRequest {
     pub page_size: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct DiscoveredPage {
     /// Whether the modulestore has the course at all.
     pub course_exists: bool,
@@ -26,6 +26,9 @@ pub struct DiscoveredPage {
     pub units: Vec<VideoUnit>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<UsageKey>,
+    /// Video blocks in this page's range that no branch reaches from the course root: invisible
+    /// to learners, so not migrated; reported as skipped.
+    pub orphans: Vec<UsageKey>,
 }
 
 /// A video's write-back: the branches whose copy of the block had no `edx_video_id` when the
@@ -71,12 +74,38 @@ pub struct VideoFailure {
     pub message: String,
 }
 
+/// When a course's learners switch to edx-val. Today's LMS serves edx-val's transcript as soon
+/// as the published block names an `edx_video_id` that edx-val has the language for, so the
+/// switch is the write-back into the published branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CutOver {
+    /// The whole course at one moment: the ids are written into the blocks only after every
+    /// video of the course validated.
+    #[default]
+    Course,
+    /// Each video as soon as its page has migrated: the ids are written page by page.
+    Video,
+}
+
+/// One page of a course's validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateRequest {
+    pub page: PageRequest,
+    pub cut_over: CutOver,
+    /// A language with no source file (or an empty one) fails its video.
+    pub strict: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ValidatedPage {
     pub videos: u32,
-    /// edx-val transcripts read back from S3.
+    /// Languages that have a source in the contentstore, checked against edx-val and S3.
     pub transcripts: u32,
     pub failures: Vec<VideoFailure>,
+    /// Course cut-over: the videos that validated and whose blocks do not name their edx-val
+    /// video yet; written once the whole course has validated.
+    pub write_backs: Vec<WriteBackRequest>,
     pub next: Option<UsageKey>,
 }
 
@@ -94,6 +123,19 @@ pub struct CourseCounts {
     pub transcripts_already_in_edxval: u32,
     /// Languages whose draft and published copies differ (the published one is migrated).
     pub conflicts: u32,
+    /// Languages with no source file, or an empty one: not migrated, reported.
+    #[serde(default)]
+    pub transcripts_without_source: u32,
+    /// Video blocks no branch reaches from the course root: not migrated, reported.
+    #[serde(default)]
+    pub orphans: u32,
+    /// Migrated videos whose published block already named their edx-val video: their
+    /// learners switched at the commit, not at the cut-over.
+    #[serde(default)]
+    pub switched_at_commit: u32,
+    /// Videos whose blocks got their `edx_video_id` at the course's cut-over.
+    #[serde(default)]
+    pub switched_at_cut_over: u32,
     pub validated_videos: u32,
     pub validated_transcripts: u32,
     pub validation_failures: u32,

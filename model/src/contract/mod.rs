@@ -12,7 +12,8 @@ use temporalio_common::ActivityDefinition;
 
 use self::batch::{CourseSelection, SelectedCourses};
 use self::course::{
-    BeginCourseRun, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, ValidatedPage, VideoWriteBack, WriteBackPage,
+    BeginCourseRun, DiscoveredPage, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, ValidateRequest, ValidatedPage, VideoWriteBack,
+    WriteBackPage,
 };
 use self::video::{CommitOutcome, CommitRequest, CompensateRequest, UploadRequest, Uploaded};
 use crate::plan::VideoPlan;
@@ -54,7 +55,7 @@ activities! {
     /// none; answers in the order of the request.
     WriteBack, "write_back_edx_video_ids", WriteBackPage => Vec<VideoWriteBack>;
     /// Checks one page of a course's videos against edx-val and S3.
-    Validate, "validate_videos", PageRequest => ValidatedPage;
+    Validate, "validate_videos", ValidateRequest => ValidatedPage;
     /// Opens a course run in the course log; returns its run number.
     BeginRun, "begin_course_run", BeginCourseRun => u32;
     /// Records the failed videos of a course run in the course log.

@@ -25,3 +25,28 @@ class SplitModulestoreCourseIndex(models.Model):
     class Meta:
         ordering = ["course_id"]
         verbose_name_plural = "Split modulestore course indexes"
+
+
+class HistoricalSplitModulestoreCourseIndex(models.Model):
+    """The django-simple-history table of the index (edx-platform's `history = HistoricalRecords()`),
+    column for column as its migration creates it: a copy of the row per change."""
+    id = models.IntegerField(db_index=True)
+    objectid = models.CharField(max_length=24, db_index=True)
+    course_id = LearningContextKeyField(max_length=255, db_index=True)
+    org = models.CharField(max_length=255, db_index=True)
+    draft_version = models.CharField(max_length=24, blank=True)
+    published_version = models.CharField(max_length=24, blank=True)
+    library_version = models.CharField(max_length=24, blank=True)
+    wiki_slug = models.CharField(max_length=255, db_index=True, blank=True)
+    base_store = models.CharField(max_length=20)
+    edited_on = models.DateTimeField()
+    last_update = models.DateTimeField()
+    history_id = models.AutoField(primary_key=True)
+    history_date = models.DateTimeField()
+    history_change_reason = models.CharField(max_length=100, null=True)
+    history_type = models.CharField(max_length=1, choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")])
+    edited_by_id = models.IntegerField(null=True)
+    history_user_id = models.IntegerField(null=True)
+
+    class Meta:
+        db_table = "split_modulestore_django_historicalsplitmodulestorecourseindex"

@@ -1,11 +1,16 @@
 """
-The two tables of edx-platform's video_config app that the transcript migration writes.
+The three tables of edx-platform's video_config app that the transcript migration writes or reads.
 Mirrors openedx/core/djangoapps/video_config/models.py (fields only).
 """
 from config_models.models import ConfigurationModel
-from django.db.models import PositiveIntegerField
+from django.db.models import BooleanField, PositiveIntegerField
 from model_utils.models import TimeStampedModel
 from opaque_keys.edx.django.models import CourseKeyField
+
+
+class VideoTranscriptEnabledFlag(ConfigurationModel):
+    """The global switch: with it off, releases that read the course flag ignore it."""
+    enabled_for_all_courses = BooleanField(default=False)
 
 
 class CourseVideoTranscriptEnabledFlag(ConfigurationModel):

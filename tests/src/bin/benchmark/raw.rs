@@ -54,7 +54,7 @@ async fn copy_video(stores: &Stores, unit: &VideoUnit) -> anyhow::Result<usize> 
     let mut keys = Vec::new();
     for language in &languages {
         let (_, sjson) = read_copy(&stores.contentstore, usage_key, copy, language).await?;
-        let key = model::ids::transcript_key("raw-copy", usage_key, language);
+        let key = model::ids::transcript_key(model::ids::DEFAULT_DIRECTORY_PREFIX, "raw-copy", usage_key, language);
         stores.bucket.put_if_absent(&key, sjson).await?;
         keys.push((language, key));
     }
@@ -63,7 +63,6 @@ async fn copy_video(stores: &Stores, unit: &VideoUnit) -> anyhow::Result<usize> 
     let mut tx = edxval::begin_write(&stores.edxval).await?;
     let video = NewVideo { edx_video_id: &edx_video_id, client_video_id: "external-video", status: "external", duration: 0.0 };
     let video_id = edxval::create_video(&mut tx, &video).await?;
-    edxval::link_course_video(&mut tx, &usage_key.course, video_id).await?;
     for (language, key) in &keys {
         edxval::create_transcript(&mut tx, video_id, &VideoTranscript::custom_sjson(language, key)).await?;
     }
