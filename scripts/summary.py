@@ -27,6 +27,12 @@ def course_lines(number, text):
     lines += [f"    {line}" for f in r.get("failures") or [] for line in f["message"].splitlines()]
     if r["more_failures"]:
         lines.append(f"    … and {r['more_failures']} more in transcript_migrator_video_failure (run {r['run_number']})")
+    # Skipped work is reported too: languages with no source file, and orphan blocks.
+    lines += [f"    skipped: {s['message']}" for s in r.get("skipped") or []]
+    if c.get("transcripts_without_source", 0) > len(r.get("skipped") or []):
+        lines.append(f"    … {c['transcripts_without_source']} languages without a source in all")
+    if c.get("orphans"):
+        lines.append(f"    {c['orphans']} orphan video block(s) not migrated: " + ", ".join(o["block_id"] for o in r.get("orphans") or []))
     return lines
 
 
