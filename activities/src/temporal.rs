@@ -18,7 +18,9 @@ use sqlx::AnyPool;
 use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 
+use crate::steps::Stores;
 use crate::steps::planned_reads::PlannedReads;
+use crate::steps::shared_videos::OtherCourses;
 use crate::steps::upload::UploadError;
 use crate::steps::{commit, compensate, diff, discover, select_courses, upload, validate, write_back};
 use crate::stores::contentstore::Contentstore;
@@ -33,6 +35,13 @@ pub struct MigrationActivities {
     pub edxval: AnyPool,
     pub bucket: TranscriptBucket,
     pub planned_reads: PlannedReads,
+    pub other_courses: OtherCourses,
+}
+
+impl MigrationActivities {
+    fn stores(&self) -> Stores<'_> {
+        Stores { modulestore: &self.modulestore, contentstore: &self.contentstore, edxval: &self.edxval, bucket: &self.bucket }
+    }
 }
 
 /// Why a step failed, as Temporal is told: its type name, and whether a retry can help.
@@ -100,12 +109,8 @@ async fn step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, Ste
 impl MigrationActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        step(&ctx, async {
-            diff::diff_video(&self.contentstore, &self.edxval, self.bucket.directory_prefix(), &unit, &self.planned_reads)
-                .await
-                .map_err(StepFailure::store)
-        })
-        .await
+        step(&ctx, async { diff::diff_video(&self.stores(), &self.other_courses, &unit, &self.planned_reads).await.map_err(StepFailure::store) })
+            .await
     }
 
     #[activity(name = "upload_transcript")]
@@ -150,9 +155,7 @@ impl MigrationActivities {
     pub async fn validate(self: Arc<Self>, ctx: ActivityContext, request: ValidateRequest) -> Result<ValidatedPage, ActivityError> {
         step(&ctx, async {
             let course = &request.page.course_key;
-            let stores =
-                validate::Stores { modulestore: &self.modulestore, contentstore: &self.contentstore, edxval: &self.edxval, bucket: &self.bucket };
-            validate::validate(&stores, &request).await.map_err(|e| StepFailure::store(format!("course {course}: {e}")))
+            validate::validate(&self.stores(), &request).await.map_err(|e| StepFailure::store(format!("course {course}: {e}")))
         })
         .await
     }

@@ -66,6 +66,22 @@ pub struct VideoUnit {
     pub copies: Vec<VideoCopy>,
 }
 
+impl VideoUnit {
+    /// The copy a language is served from: the published one where it has the language, else
+    /// the draft (the migration's rule; see [`winning_branch`]).
+    pub fn winning_copy(&self, language: &str) -> Option<&VideoCopy> {
+        let has = |branch| self.copies.iter().find(|c| c.branch == branch).filter(|c| c.fields.languages().is_ok_and(|l| l.contains(language)));
+        winning_branch(|branch| has(branch).is_some()).and_then(has)
+    }
+}
+
+/// The branch a language comes from: the published copy where it has the language (what
+/// learners see), else the draft. The diff, validation and the shared-video check all take a
+/// language from here.
+pub fn winning_branch(has_language: impl Fn(Branch) -> bool) -> Option<Branch> {
+    [Branch::Published, Branch::Draft].into_iter().find(|branch| has_language(*branch))
+}
+
 /// Groups the blocks of a course's branches into one unit per video, in usage key order.
 pub fn units(blocks: impl IntoIterator<Item = (UsageKey, VideoCopy)>) -> Vec<VideoUnit> {
     let mut by_key: BTreeMap<UsageKey, Vec<VideoCopy>> = BTreeMap::new();

@@ -28,6 +28,10 @@ pub struct Plan {
     pub lean_manifest: bool,
     /// Every fourth bulk course in the old Mongo layout; else all are split.
     pub bulk_old_mongo: bool,
+    /// Two courses with a rerun each, sharing an edx-val video: one pair with the same files,
+    /// one whose rerun has another German file. Off by default: which course of a pair
+    /// migrates the shared video depends on which commits first.
+    pub reruns: bool,
 }
 
 impl Default for Plan {
@@ -42,6 +46,7 @@ impl Default for Plan {
             cues_per_transcript: 40,
             lean_manifest: false,
             bulk_old_mongo: true,
+            reruns: false,
         }
     }
 }
@@ -105,7 +110,8 @@ pub struct Course {
 pub struct KnownVideo {
     pub edx_video_id: String,
     pub client_video_id: String,
-    pub course_key: CourseKey,
+    /// The courses edx-val links it to: the one that uploaded it, and its reruns.
+    pub courses: Vec<CourseKey>,
     /// (language code, storage key, SJSON bytes)
     pub transcripts: Vec<(String, String, Vec<u8>)>,
 }
@@ -261,6 +267,9 @@ impl Dataset {
         for i in 0..plan.bulk_courses {
             dataset.bulk_course(&mut rng, i);
         }
+        if plan.reruns {
+            dataset.reruns(&mut rng);
+        }
         dataset
     }
 
@@ -365,7 +374,7 @@ impl Dataset {
         self.known_videos.push(KnownVideo {
             edx_video_id: known_id,
             client_video_id: "lecture5.mp4".into(),
-            course_key: key.clone(),
+            courses: vec![key.clone()],
             transcripts: vec![("en".into(), storage_key, known_en)],
         });
 
@@ -519,6 +528,45 @@ impl Dataset {
         self.courses.push(c.course);
     }
 
+    /// Course reruns as edx-platform makes them: the rerun gets the same blocks (block ids and
+    /// `edx_video_id`s), a copy of the assets, and a link to each of its source's edx-val videos
+    /// (`copy_course_videos`). Here the shared video has no transcripts in edx-val yet; they are
+    /// in each course's contentstore. Each course also has a video of its own.
+    fn reruns(&mut self, rng: &mut Rng) {
+        let (tag, lean) = (self.plan.tag.clone(), self.plan.lean_manifest);
+        for (course, rerun_changed_a_file) in [("RerunX", false), ("ForkX", true)] {
+            let edx_video_id = with_tag(&format!("{}-shared-intro", course.to_lowercase()), &tag);
+            let keys = [self.key("edX", course, "2019", false), self.key("edX", course, "2020", false)];
+            let mut cues = CourseBuilder::new(rng, lean, keys[0].clone(), "");
+            let (en, de, de_edited) = (cues.cues("en", 8), cues.cues("de", 8), cues.cues("de", 9));
+            for (i, key) in keys.iter().enumerate() {
+                let mut c = CourseBuilder::new(rng, lean, key.clone(), &format!("{course} ({})", key.run));
+                let en = c.sjson("subs_shared_intro.srt.sjson", &en);
+                let de = c.srt("shared_intro_de.srt", if rerun_changed_a_file && i == 1 { &de_edited } else { &de }, SrtStyle::PLAIN);
+                c.video(
+                    "shared_intro",
+                    Fields::new("Shared intro")
+                        .set("edx_video_id", edx_video_id.as_str())
+                        .sub("shared_intro", en)
+                        .transcript("de", "shared_intro_de.srt", de)
+                        .copy(),
+                    None,
+                );
+                let own = format!("own_{}", key.run);
+                let fr = c.cues("fr", 5);
+                let fr = c.srt(&format!("{own}_fr.srt"), &fr, SrtStyle::PLAIN);
+                c.video(&own, Fields::new("Its own").transcript("fr", &format!("{own}_fr.srt"), fr).copy(), None);
+                self.courses.push(c.course);
+            }
+            self.known_videos.push(KnownVideo {
+                edx_video_id,
+                client_video_id: "shared_intro.mp4".into(),
+                courses: keys.to_vec(),
+                transcripts: vec![],
+            });
+        }
+    }
+
     fn bulk_course(&mut self, rng: &mut Rng, index: usize) {
         let old_style = self.plan.bulk_old_mongo && index % 4 == 3;
         let key = self.key("BulkU", &format!("C{index:05}"), "2026", old_style);
@@ -549,8 +597,7 @@ impl Dataset {
     pub fn manifest(&self, modulestore_db: &str, contentstore_db: &str) -> Manifest {
         let known: BTreeMap<&str, BTreeSet<String>> =
             self.known_videos.iter().map(|v| (v.edx_video_id.as_str(), v.transcripts.iter().map(|(l, _, _)| l.clone()).collect())).collect();
-        let mut totals = Totals::default();
-        let courses = self
+        let mut courses: Vec<ManifestCourse> = self
             .courses
             .iter()
             .map(|course| {
@@ -572,25 +619,37 @@ impl Dataset {
                             edx_video_id,
                             branches,
                             orphan: video.orphan,
+                            shared_with: Vec::new(),
                             expected,
                         }
                     })
                     .collect();
-                let failed = videos.iter().filter(|v| v.expected.outcome == manifest::Outcome::Failed).count();
-                totals.courses += 1;
-                totals.videos += videos.len();
-                totals.failed_videos += failed;
-                totals.assets += course.assets.len();
-                totals.transcripts_to_migrate += videos.iter().map(|v| v.expected.migrate.len()).sum::<usize>();
-                totals.orphans += videos.iter().filter(|v| v.orphan).count();
                 ManifestCourse {
                     course_key: course.key.to_string(),
                     modulestore: if course.key.old_style { "old_mongo" } else { "split" }.into(),
                     videos,
-                    flag_expected: failed == 0,
+                    flag_expected: false,
                 }
             })
             .collect();
+        for video in self.known_videos.iter().filter(|v| v.courses.len() > 1) {
+            let linked: Vec<String> = video.courses.iter().map(ToString::to_string).collect();
+            manifest::share(&mut courses, &video.edx_video_id, &linked);
+        }
+        let mut totals = Totals::default();
+        let mut to_migrate = BTreeSet::new();
+        for course in &mut courses {
+            let failed = course.videos.iter().filter(|v| v.expected.outcome == manifest::Outcome::Failed).count();
+            course.flag_expected = failed == 0;
+            totals.courses += 1;
+            totals.videos += course.videos.len();
+            totals.failed_videos += failed;
+            totals.orphans += course.videos.iter().filter(|v| v.orphan).count();
+            // A shared video's transcript is migrated once, by whichever course commits first.
+            to_migrate.extend(course.videos.iter().flat_map(|v| v.expected.migrate.keys().map(|l| (v.target_edx_video_id.clone(), l.clone()))));
+        }
+        totals.transcripts_to_migrate = to_migrate.len();
+        totals.assets = self.courses.iter().map(|c| c.assets.len()).sum();
         Manifest {
             seed: self.plan.seed,
             tag: self.plan.tag.clone(),

@@ -23,6 +23,9 @@ struct Args {
     /// Leave out the hand-made courses that cover every good and broken case.
     #[arg(long)]
     no_showcase: bool,
+    /// Leave out the two courses with a rerun each that share an edx-val video.
+    #[arg(long)]
+    no_reruns: bool,
     /// Generated courses (every fourth one in the old Mongo layout).
     #[arg(long, default_value_t = 2)]
     courses: usize,
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         cues_per_transcript: args.cues,
         lean_manifest: args.lean_manifest,
         bulk_old_mongo: true,
+        reruns: !args.no_showcase && !args.no_reruns,
     };
     let started = std::time::Instant::now();
     let dataset = Dataset::generate(&plan);

@@ -113,6 +113,11 @@ pub struct ManifestVideo {
     /// No parent names the block.
     #[serde(default)]
     pub orphan: bool,
+    /// The other courses whose blocks name the same edx-val video, which edx-val links to all
+    /// of them (a rerun's). Where their copies agree, the first to commit migrates the video
+    /// and the others find its transcripts in edx-val.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<String>,
     pub expected: ExpectedVideo,
 }
 
@@ -227,4 +232,47 @@ pub fn expected_video(branches: &BTreeMap<Branch, BranchView>, edx_video_id: &st
         expected.creates_external_video = false;
     }
     expected
+}
+
+/// The copy a language comes from: the published branch's, else the draft's.
+fn winning_read<'a>(branches: &'a BTreeMap<Branch, BranchView>, language: &str) -> Option<&'a Read> {
+    let read = |branch| branches.get(&branch).and_then(|view| view.languages.get(language));
+    model::video::winning_branch(|branch| read(branch).is_some()).and_then(read)
+}
+
+/// Marks the videos naming `edx_video_id` in the `linked` courses as shared, and fails each one
+/// with a language to migrate that another of them gives differently or lacks: committing it
+/// would change what that course's learners see.
+pub fn share(courses: &mut [ManifestCourse], edx_video_id: &str, linked: &[String]) {
+    let sharing: Vec<(usize, usize)> = courses
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| linked.contains(&c.course_key))
+        .flat_map(|(i, c)| c.videos.iter().enumerate().filter(|(_, v)| v.edx_video_id == edx_video_id && !v.orphan).map(move |(j, _)| (i, j)))
+        .collect();
+    let mut failures = Vec::new();
+    for &(i, j) in &sharing {
+        let video = &courses[i].videos[j];
+        let others: Vec<&ManifestVideo> = sharing.iter().filter(|(k, _)| *k != i).map(|&(k, l)| &courses[k].videos[l]).collect();
+        let differs = video.expected.migrate.iter().find(|(language, planned)| {
+            others.iter().any(|other| winning_read(&other.branches, language).and_then(Read::sha256) != Some(planned.sha256.as_str()))
+        });
+        let failure = differs.map(|(language, planned)| Failure {
+            kind: "shared_video_differs".into(),
+            language: Some(language.clone()),
+            file: Some(planned.file.clone()),
+        });
+        let shared_with = sharing.iter().filter(|(k, _)| *k != i).map(|&(k, _)| courses[k].course_key.clone()).collect();
+        failures.push((i, j, failure, shared_with));
+    }
+    for (i, j, failure, shared_with) in failures {
+        let video = &mut courses[i].videos[j];
+        video.shared_with = shared_with;
+        if let Some(failure) = failure {
+            video.expected.outcome = Outcome::Failed;
+            video.expected.migrate.clear();
+            video.expected.creates_external_video = false;
+            video.expected.failure = Some(failure);
+        }
+    }
 }

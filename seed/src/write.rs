@@ -321,7 +321,9 @@ async fn write_known_video(targets: &Targets<'_>, video: &KnownVideo) -> anyhow:
             edxval::create_video(&mut conn, &new).await?
         }
     };
-    edxval::link_course_video(&mut conn, &video.course_key, video_id).await?;
+    for course in &video.courses {
+        edxval::link_course_video(&mut conn, course, video_id).await?;
+    }
     let existing = edxval::transcripts(&mut conn, video_id).await?;
     for (language, key, bytes) in &video.transcripts {
         if existing.contains_key(language) {

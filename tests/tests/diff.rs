@@ -3,10 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use activities::steps::Stores;
 use activities::steps::diff::diff_video;
 use activities::steps::planned_reads::PlannedReads;
+use activities::steps::shared_videos::OtherCourses;
 use activities::stores::contentstore::Contentstore;
 use activities::stores::modulestore::Modulestore;
+use activities::stores::s3::TranscriptBucket;
 use integration_tests::{clean_up, course_units, seed_isolated};
 use model::{Branch, CourseKey};
 use seed::Plan;
@@ -14,10 +17,12 @@ use seed::manifest::Outcome;
 
 #[tokio::test]
 async fn the_diff_of_every_video_matches_the_manifest() {
-    let (settings, _, manifest) = seed_isolated("diff", Plan { bulk_courses: 2, ..Plan::default() }).await;
+    let (settings, _, manifest) = seed_isolated("diff", Plan { bulk_courses: 2, reruns: true, ..Plan::default() }).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
     let edxval = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let stores = Stores { modulestore: &modulestore, contentstore: &contentstore, edxval: &edxval, bucket: &bucket };
     let mut outcomes = BTreeMap::<String, usize>::new();
     for course in &manifest.courses {
         let key: CourseKey = course.course_key.parse().unwrap();
@@ -26,7 +31,7 @@ async fn the_diff_of_every_video_matches_the_manifest() {
         for unit in &units {
             let usage_key = unit.usage_key.to_string();
             let expected = &course.videos.iter().find(|v| v.usage_key == usage_key).unwrap().expected;
-            let plan = diff_video(&contentstore, &edxval, model::ids::DEFAULT_DIRECTORY_PREFIX, unit, &PlannedReads::default()).await.unwrap();
+            let plan = diff_video(&stores, &OtherCourses::default(), unit, &PlannedReads::default()).await.unwrap();
             *outcomes.entry(format!("{:?}", expected.outcome)).or_default() += 1;
             assert_eq!(plan.already_in_edxval, expected.already_in_edxval, "{usage_key}");
             let skipped: BTreeSet<String> = plan.skipped.iter().filter_map(|f| f.language.clone()).collect();

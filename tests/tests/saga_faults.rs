@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use activities::steps::Stores;
 use activities::steps::planned_reads::PlannedReads;
 use activities::stores::contentstore::Contentstore;
 use activities::stores::modulestore::Modulestore;
@@ -51,6 +52,7 @@ async fn user_adds_transcript(edxval: &AnyPool, bucket: &TranscriptBucket, edx_v
 pub struct FaultyActivities {
     fault: Fault,
     uploads: AtomicUsize,
+    modulestore: Modulestore,
     contentstore: Contentstore,
     edxval: AnyPool,
     bucket: TranscriptBucket,
@@ -68,9 +70,8 @@ fn injected(step: &str) -> ActivityError {
 impl FaultyActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, _ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        let plan = activities::steps::diff::diff_video(&self.contentstore, &self.edxval, model::ids::DEFAULT_DIRECTORY_PREFIX, &unit, &self.reads)
-            .await
-            .unwrap();
+        let stores = Stores { modulestore: &self.modulestore, contentstore: &self.contentstore, edxval: &self.edxval, bucket: &self.bucket };
+        let plan = activities::steps::diff::diff_video(&stores, &Default::default(), &unit, &self.reads).await.unwrap();
         if self.fault == Fault::UserRowAfterDiff {
             let language = plan.migrate.keys().next().expect("a language to migrate");
             user_adds_transcript(&self.edxval, &self.bucket, &plan.edx_video_id, language).await;
@@ -202,6 +203,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
         let faulty = FaultyActivities {
             fault,
             uploads: AtomicUsize::new(0),
+            modulestore: modulestore.clone(),
             contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
             edxval: edxval.clone(),
             bucket: bucket.clone(),
@@ -220,6 +222,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             edxval: edxval.clone(),
             bucket: bucket.clone(),
             planned_reads: Default::default(),
+            other_courses: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
         let done = run_video(&client, options, &queue, unit).await.unwrap();
@@ -242,6 +245,7 @@ async fn a_transcript_a_user_adds_between_diff_and_commit_is_kept_and_ours_is_re
     let activities = FaultyActivities {
         fault: Fault::UserRowAfterDiff,
         uploads: AtomicUsize::new(0),
+        modulestore: Modulestore::connect(&settings.modulestore).await.unwrap(),
         contentstore: Contentstore::connect(&settings.contentstore).await.unwrap(),
         edxval: edxval.clone(),
         bucket: bucket.clone(),

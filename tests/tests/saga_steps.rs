@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use activities::steps::Stores;
 use activities::steps::commit::{CommitRequest, commit_video};
 use activities::steps::compensate::compensate;
 use activities::steps::diff::diff_video;
 use activities::steps::planned_reads::PlannedReads;
+use activities::steps::shared_videos::OtherCourses;
 use activities::steps::upload::{UploadError, Uploaded, upload_transcript};
 use activities::stores::contentstore::Contentstore;
 use activities::stores::modulestore::Modulestore;
@@ -28,6 +30,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
     let edxval = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
+    let stores = Stores { modulestore: &modulestore, contentstore: &contentstore, edxval: &edxval, bucket: &bucket };
     let demo = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap();
     let course: CourseKey = demo.course_key.parse().unwrap();
     let run_id = format!("run-{}", manifest.tag);
@@ -36,7 +39,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     // A video without edx_video_id: upload each language, retry each upload, commit, retry.
     let video = unit(&modulestore, &course, "lecture1_transcripts_only").await;
     let usage_key = video.usage_key.clone();
-    let plan = diff_video(&contentstore, &edxval, P, &video, &reads).await.unwrap();
+    let plan = diff_video(&stores, &OtherCourses::default(), &video, &reads).await.unwrap();
     assert_eq!(plan.migrate.len(), 3);
     let mut keys = BTreeMap::new();
     for (language, planned) in &plan.migrate {
@@ -89,7 +92,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
     // A transcript a user adds between diff and commit wins; compensation removes our object.
     let known = unit(&modulestore, &course, "lecture5_known_to_edxval").await;
     let known_key = known.usage_key.clone();
-    let plan = diff_video(&contentstore, &edxval, P, &known, &reads).await.unwrap();
+    let plan = diff_video(&stores, &OtherCourses::default(), &known, &reads).await.unwrap();
     assert_eq!(plan.migrate.keys().collect::<Vec<_>>(), ["de"]);
     let ours = transcript_key(P, &run_id, &known_key, "de");
     upload_transcript(&contentstore, &bucket, &reads, &known, "de", &plan.migrate["de"], &ours).await.unwrap();

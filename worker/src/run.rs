@@ -33,6 +33,7 @@ pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<Migr
         edxval: edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
         bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
         planned_reads: Default::default(),
+        other_courses: Default::default(),
     })
 }
 

@@ -6,14 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use model::plan::{self, Failure, TranscriptRef, VideoPlan};
-use model::video::VideoUnit;
+use model::video::{VideoUnit, winning_branch};
 use model::{Branch, UsageKey};
 use sqlx::AnyPool;
 
+use super::Stores;
 use super::planned_reads::PlannedReads;
+use super::shared_videos::{self, OtherCourses};
 use crate::formats::transcript_source::read_copy;
 use crate::formats::{Problem, TranscriptError};
-use crate::stores::contentstore::Contentstore;
 use crate::stores::edxval;
 
 /// A store could not be reached; the step is worth retrying.
@@ -27,34 +28,39 @@ impl From<&TranscriptError> for Failure {
     }
 }
 
-/// The languages edx-val already has for the video, by its `edx_video_id` (none when edx-val
-/// does not know it).
-pub async fn edxval_languages(edxval: &AnyPool, edx_video_id: &str) -> Result<BTreeSet<String>, StoreError> {
+/// What edx-val holds of a video: its languages, and the courses linked to it.
+#[derive(Debug, Default)]
+pub struct InEdxval {
+    pub languages: BTreeSet<String>,
+    pub linked_courses: Vec<String>,
+}
+
+/// What edx-val holds of the video, by its `edx_video_id` (nothing when edx-val does not know it).
+pub async fn in_edxval(edxval: &AnyPool, edx_video_id: &str) -> Result<InEdxval, StoreError> {
     if edx_video_id.is_empty() || !plan::is_valid_edx_video_id(edx_video_id) {
-        return Ok(BTreeSet::new());
+        return Ok(InEdxval::default());
     }
     let store = |e: sqlx::Error| StoreError(format!("edx-val: {e}"));
     let mut conn = edxval.acquire().await.map_err(store)?;
     let Some(video) = edxval::video(&mut conn, edx_video_id).await.map_err(store)? else {
-        return Ok(BTreeSet::new());
+        return Ok(InEdxval::default());
     };
-    Ok(edxval::transcripts(&mut conn, video.id).await.map_err(store)?.into_keys().collect())
+    Ok(InEdxval {
+        languages: edxval::transcripts(&mut conn, video.id).await.map_err(store)?.into_keys().collect(),
+        linked_courses: edxval::linked_courses(&mut conn, video.id).await.map_err(store)?,
+    })
 }
 
-/// Plans the video; keeps the SJSON of each planned language in `reads` for the upload.
-pub async fn diff_video(
-    contentstore: &Contentstore,
-    edxval: &AnyPool,
-    directory_prefix: &str,
-    unit: &VideoUnit,
-    reads: &PlannedReads,
-) -> Result<VideoPlan, StoreError> {
+/// Plans the video; keeps the SJSON of each planned language in `reads` for the upload. A video
+/// other courses use too migrates only languages whose copies there are the same.
+pub async fn diff_video(stores: &Stores<'_>, others: &OtherCourses, unit: &VideoUnit, reads: &PlannedReads) -> Result<VideoPlan, StoreError> {
     let usage_key = &unit.usage_key;
     let ids = unit.copies.iter().map(|c| c.fields.edx_video_id.as_str());
-    let in_edxval = match plan::target_edx_video_id(usage_key, ids) {
-        Ok(id) => edxval_languages(edxval, &id).await?,
-        Err(_) => BTreeSet::new(), // plan_video reports the disagreement
+    let found = match plan::target_edx_video_id(usage_key, ids) {
+        Ok(id) => in_edxval(stores.edxval, &id).await?,
+        Err(_) => InEdxval::default(), // plan_video reports the disagreement
     };
+    let in_edxval = &found.languages;
     let mut copies: Vec<CopyRead> = Vec::new();
     // What was read, by language code and SHA-256: a twin copy's references name the same bytes.
     let mut sjson: BTreeMap<(String, String), Vec<u8>> = BTreeMap::new();
@@ -91,7 +97,7 @@ pub async fn diff_video(
                 let (not_read, to_read): (BTreeSet<String>, BTreeSet<String>) = languages.into_iter().partition(|l| in_edxval.contains(l));
                 read.not_read = not_read;
                 for language in to_read {
-                    let result = match read_copy(contentstore, usage_key, copy, &language).await {
+                    let result = match read_copy(stores.contentstore, usage_key, copy, &language).await {
                         Ok((reference, bytes)) => {
                             sjson.insert((language.clone(), reference.sha256.clone()), bytes);
                             Ok(reference)
@@ -107,8 +113,14 @@ pub async fn diff_video(
         }
         copies.push(read);
     }
-    let mut plan = plan_video(usage_key, &copies, &in_edxval);
-    plan.directory_prefix = directory_prefix.to_string();
+    let mut plan = plan_video(usage_key, &copies, in_edxval);
+    plan.directory_prefix = stores.bucket.directory_prefix().to_string();
+    if !plan.migrate.is_empty() && found.linked_courses.iter().any(|course| *course != usage_key.course.to_string()) {
+        plan.failures = shared_videos::differing_copies(stores, others, usage_key, &plan, &found.linked_courses).await?;
+        if !plan.failures.is_empty() {
+            plan.migrate.clear();
+        }
+    }
     for (language, planned) in &plan.migrate {
         if let Some(bytes) = sjson.remove(&(language.clone(), planned.sha256.clone())) {
             reads.keep(usage_key, language, &planned.sha256, bytes);
@@ -149,7 +161,6 @@ fn plan_video(usage_key: &UsageKey, copies: &[CopyRead], in_edxval: &BTreeSet<St
         Err(disagreement) => plan.failures.push(fail("edx_video_id_disagreement", format!("{named}: {disagreement}"))),
     }
     let by_branch = |branch| copies.iter().find(|c| c.branch == branch);
-    let (published, draft) = (by_branch(Branch::Published), by_branch(Branch::Draft));
     plan.failures.extend(copies.iter().filter_map(|c| c.problem.clone()));
     let languages: BTreeSet<&String> = copies.iter().flat_map(|c| c.transcripts.keys().chain(&c.not_read)).collect();
     for language in languages {
@@ -157,9 +168,8 @@ fn plan_video(usage_key: &UsageKey, copies: &[CopyRead], in_edxval: &BTreeSet<St
             plan.already_in_edxval.insert(language.clone());
             continue;
         }
-        let from_published = published.and_then(|c| c.transcripts.get(language));
-        let from_draft = draft.and_then(|c| c.transcripts.get(language));
-        if let (Some(p), Some(d)) = (from_published, from_draft) {
+        let from = |branch| by_branch(branch).and_then(|c| c.transcripts.get(language));
+        if let (Some(p), Some(d)) = (from(Branch::Published), from(Branch::Draft)) {
             let differs = match (p, d) {
                 (Ok(p), Ok(d)) => p.sha256 != d.sha256,
                 (p, d) => p.is_ok() != d.is_ok(),
@@ -168,7 +178,7 @@ fn plan_video(usage_key: &UsageKey, copies: &[CopyRead], in_edxval: &BTreeSet<St
                 plan.conflicts.insert(language.clone());
             }
         }
-        match from_published.or(from_draft) {
+        match winning_branch(|branch| from(branch).is_some()).and_then(from) {
             Some(Ok(transcript)) => {
                 plan.migrate.insert(language.clone(), transcript.clone());
             }

@@ -4,7 +4,8 @@
 //! - a course run: [`discover`], [`write_back`], [`validate`] (and the course log, in
 //!   `stores::course_log`);
 //! - a video's transaction: [`diff`], [`upload`], [`commit`], [`compensate`]; the bytes the
-//!   diff read wait for the upload in [`planned_reads`].
+//!   diff read wait for the upload in [`planned_reads`], and it asks [`shared_videos`] whether
+//!   other courses use the video.
 
 pub mod commit;
 pub mod compensate;
@@ -12,6 +13,21 @@ pub mod diff;
 pub mod discover;
 pub mod planned_reads;
 pub mod select_courses;
+pub mod shared_videos;
 pub mod upload;
 pub mod validate;
 pub mod write_back;
+
+use sqlx::AnyPool;
+
+use crate::stores::contentstore::Contentstore;
+use crate::stores::modulestore::Modulestore;
+use crate::stores::s3::TranscriptBucket;
+
+/// The stores the diff and validation read.
+pub struct Stores<'a> {
+    pub modulestore: &'a Modulestore,
+    pub contentstore: &'a Contentstore,
+    pub edxval: &'a AnyPool,
+    pub bucket: &'a TranscriptBucket,
+}

@@ -11,24 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use model::Branch;
 use model::contract::course::{CutOver, ValidateRequest, ValidatedPage, VideoFailure, WriteBackRequest};
 use model::plan::{NO_SOURCE_KINDS, target_edx_video_id};
-use model::video::{VideoCopy, VideoUnit};
+use model::video::VideoUnit;
 use sha2::{Digest, Sha256};
-use sqlx::AnyPool;
 
+use super::Stores;
 use super::discover::{course_units, page_of};
 use crate::formats::transcript_source::read_copy;
-use crate::stores::contentstore::Contentstore;
 use crate::stores::edxval;
-use crate::stores::modulestore::Modulestore;
-use crate::stores::s3::TranscriptBucket;
-
-/// The stores validation reads.
-pub struct Stores<'a> {
-    pub modulestore: &'a Modulestore,
-    pub contentstore: &'a Contentstore,
-    pub edxval: &'a AnyPool,
-    pub bucket: &'a TranscriptBucket,
-}
 
 pub async fn validate(stores: &Stores<'_>, request: &ValidateRequest) -> Result<ValidatedPage, String> {
     let units = course_units(stores.modulestore, &request.page.course_key).await.map_err(|e| format!("modulestore: {e}"))?;
@@ -49,14 +38,6 @@ pub async fn validate(stores: &Stores<'_>, request: &ValidateRequest) -> Result<
 struct Checked {
     problems: Vec<String>,
     write_back: Option<WriteBackRequest>,
-}
-
-/// The copy a language is served from: the published one where it has the language, else the
-/// draft (the migration's own rule).
-fn winning_copy<'a>(unit: &'a VideoUnit, language: &str) -> Option<&'a VideoCopy> {
-    let has = |copy: &&VideoCopy| copy.fields.languages().is_ok_and(|l| l.contains(language));
-    let by_branch = |branch| unit.copies.iter().filter(has).find(|c| c.branch == branch);
-    by_branch(Branch::Published).or_else(|| by_branch(Branch::Draft))
 }
 
 /// What is wrong with one video after the migration; `Err` only when a store cannot be read.
@@ -82,7 +63,7 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
     // What the course's contentstore gives for each language: (file, SHA-256 of the SJSON).
     let mut sources: BTreeMap<String, (String, String)> = BTreeMap::new();
     for language in &languages {
-        let Some(copy) = winning_copy(unit, language) else { continue };
+        let Some(copy) = unit.winning_copy(language) else { continue };
         match read_copy(stores.contentstore, video, copy, language).await {
             Ok((read, _)) => {
                 sources.insert(language.clone(), (read.file, read.sha256));

@@ -54,6 +54,12 @@ pub async fn video(conn: &mut AnyConnection, edx_video_id: &str) -> Result<Optio
     row.map(|row| Ok(Video { id: row.try_get(0)?, edx_video_id: row.try_get(1)?, status: row.try_get(2)? })).transpose()
 }
 
+/// The courses linked to the video (`edxval_coursevideo`): the course that uploaded it, and the
+/// reruns `copy_course_videos` gave it to.
+pub async fn linked_courses(conn: &mut AnyConnection, video_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT course_id FROM edxval_coursevideo WHERE video_id = ? ORDER BY course_id").bind(video_id).fetch_all(conn).await
+}
+
 /// The video's transcripts by language code.
 pub async fn transcripts(conn: &mut AnyConnection, video_id: i64) -> Result<BTreeMap<String, VideoTranscript>, sqlx::Error> {
     let rows = sqlx::query("SELECT language_code, transcript, file_format, provider FROM edxval_videotranscript WHERE video_id = ?")

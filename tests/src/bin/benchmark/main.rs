@@ -158,6 +158,7 @@ async fn seed(shape: Shape, options: &Options, tag: &str) -> anyhow::Result<Stor
         // every chunk of the contentstore: seconds per file at 100,000 files. MongoDB uses its
         // `files_id` index; the benchmark measures the migrator, not that.
         bulk_old_mongo: false,
+        reruns: false,
     };
     let mut settings = isolated_settings(tag);
     settings.s3.bucket = own_bucket(&settings, tag).await;
