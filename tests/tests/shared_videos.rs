@@ -104,7 +104,8 @@ async fn with_results(settings: &activities::stores::settings::StoreSettings, co
                     handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("course {course}: {e:?}"))
                 }
             });
-            results.lock().unwrap().extend(futures::future::join_all(runs).await);
+            let done = futures::future::join_all(runs).await;
+            results.lock().unwrap().extend(done);
         }
     })
     .await;
