@@ -5,7 +5,7 @@ Reads the variables of <run>/stack.env from the environment.
 import os
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
 
@@ -34,6 +34,13 @@ def _database(url):
         # sqlite:///abs/path (URL form); a sqlite:////abs/path spelling is accepted too.
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": "/" + u.path.lstrip("/")}
     if u.scheme in ("mysql", "mariadb"):
+        # The migrator's TLS parameters (sqlx's, MySQL's names), for PyMySQL.
+        query = {key: values[-1] for key, values in parse_qs(u.query).items()}
+        mode = query.get("ssl-mode", "PREFERRED").upper()
+        options = {"charset": "utf8mb4"}
+        if mode in ("REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"):
+            ssl = {"ca": query["ssl-ca"]} if "ssl-ca" in query else {}
+            options["ssl"] = dict(ssl, check_hostname=mode == "VERIFY_IDENTITY", verify_mode=mode != "REQUIRED")
         return {
             "ENGINE": "django.db.backends.mysql",
             "NAME": u.path.lstrip("/"),
@@ -41,7 +48,7 @@ def _database(url):
             "PASSWORD": unquote(u.password or ""),
             "HOST": u.hostname or "127.0.0.1",
             "PORT": str(u.port or 3306),
-            "OPTIONS": {"charset": "utf8mb4"},
+            "OPTIONS": options,
         }
     raise ValueError(f"EDXVAL_DATABASE_URL: unsupported scheme {u.scheme!r}")
 

@@ -47,7 +47,8 @@ async fn modulestore(config: &Config) -> anyhow::Result<String> {
     let listing = store.course_keys().await?;
     let courses = &listing.courses;
     let old = courses.iter().filter(|k| k.old_style).count();
-    let mut found = format!("{} courses ({} split, {old} old Mongo)", courses.len(), courses.len() - old);
+    let transport = config.stores.modulestore.transport().await?;
+    let mut found = format!("{transport}; {} courses ({} split, {old} old Mongo)", courses.len(), courses.len() - old);
     for error in &listing.invalid {
         found.push_str(&format!("; skipped, {error}"));
     }
@@ -57,7 +58,8 @@ async fn modulestore(config: &Config) -> anyhow::Result<String> {
 async fn contentstore(config: &Config) -> anyhow::Result<String> {
     let store = Contentstore::connect(&config.stores.contentstore).await?;
     let files = store.database().collection::<bson::Document>("fs.files").estimated_document_count().await?;
-    Ok(format!("about {files} files in GridFS bucket fs"))
+    let transport = config.stores.contentstore.transport().await?;
+    Ok(format!("{transport}; about {files} files in GridFS bucket fs"))
 }
 
 async fn s3(config: &Config) -> anyhow::Result<String> {
@@ -89,7 +91,8 @@ async fn edx_val(config: &Config) -> anyhow::Result<String> {
     let flags = count("SELECT COUNT(*) FROM video_config_coursevideotranscriptenabledflag").await?;
     count("SELECT COUNT(*) FROM video_config_migrationenqueuedcourse").await?;
     let global = global_flag(&pool).await?;
-    Ok(format!("{videos} videos, {transcripts} transcripts, {flags} course flag rows; {global}"))
+    let transport = edxval::transport(&pool).await?;
+    Ok(format!("{transport}; {videos} videos, {transcripts} transcripts, {flags} course flag rows; {global}"))
 }
 
 /// The global `VideoTranscriptEnabledFlag` (newest row wins), and what it means on today's

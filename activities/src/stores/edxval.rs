@@ -38,8 +38,24 @@ impl VideoTranscript {
 
 pub async fn connect(url: &Secret) -> Result<AnyPool, sqlx::Error> {
     sqlx::any::install_default_drivers();
+    // The build has both of rustls's crypto providers (the S3 client brings aws-lc-rs), and
+    // sqlx's `ssl-mode=VERIFY_CA` asks rustls for the process's default, which rustls cannot
+    // pick then. Ring is the one sqlx itself uses; an earlier choice stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options: AnyConnectOptions = url.expose().parse()?;
     AnyPoolOptions::new().max_connections(8).connect_with(options).await
+}
+
+/// How the pool's connections travel, for `check`: TLS and its version, or in the clear.
+pub async fn transport(pool: &AnyPool) -> Result<String, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        return Ok("a local SQLite file".into());
+    }
+    let version: Option<(String, String)> = sqlx::query_as("SHOW SESSION STATUS LIKE 'Ssl_version'").fetch_optional(pool).await?;
+    Ok(match version {
+        Some((_, version)) if !version.is_empty() => format!("over {version}"),
+        _ => "in the clear (no TLS; add ssl-mode=VERIFY_IDENTITY&ssl-ca=… to the URL)".into(),
+    })
 }
 
 /// A transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a

@@ -127,6 +127,18 @@ pub struct MongoSettings {
     pub database: String,
 }
 
+impl MongoSettings {
+    /// How the connection travels, as the URI says (`tls=true`, or `mongodb+srv://`, which
+    /// implies it), for `check`.
+    pub async fn transport(&self) -> mongodb::error::Result<&'static str> {
+        let options = mongodb::options::ClientOptions::parse(self.uri.expose()).await?;
+        Ok(match options.tls {
+            Some(mongodb::options::Tls::Enabled(_)) => "over TLS",
+            _ => "in the clear (no TLS; add tls=true&tlsCAFile=… to the URI)",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct S3Settings {
     /// Absent on AWS itself; set for any other S3 server.
