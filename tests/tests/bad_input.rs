@@ -44,6 +44,7 @@ async fn malformed_workflow_input_fails_only_its_own_run() {
     let (settings, _, manifest) = seed_isolated("badin", plan).await;
     let before = snapshot(&settings, &manifest).await;
     let sound: model::CourseKey = manifest.courses[0].course_key.parse().unwrap();
+    let unit = serde_json::to_value(model::video::VideoUnit { usage_key: sound.usage_key("video", "v"), copies: vec![] }).unwrap();
     let long_key = format!("course-v1:edX+{}+2018", "x".repeat(5_000));
     let cases: Vec<(&str, serde_json::Value, &str)> = vec![
         ("MigrateCourse", json!({"course_key": "not a course key"}), "\\\"not a course key\\\""),
@@ -53,9 +54,17 @@ async fn malformed_workflow_input_fails_only_its_own_run() {
         ("MigrateCourse", json!({"course_key": long_key}), "longer than 255 characters"),
         ("MigrateCourse", json!({"course_key": 42}), "invalid MigrateCourse input"),
         ("MigrateCourse", json!("course-v1:edX+DemoX+2018"), "invalid MigrateCourse input"),
+        // A typo is refused by name, not run at full speed.
+        ("MigrateCourse", json!({"course_key": "course-v1:edX+DemoX+2018", "videos_per_min": 1}), "unknown field `videos_per_min`"),
+        (
+            "MigrateCourse",
+            json!({"course_key": "course-v1:edX+DemoX+2018", "retry": {"max_attempts": 2}}),
+            "retry.max_attempts: unknown field `max_attempts`",
+        ),
         ("MigrateCourses", json!({"course_keys": "course-v1:edX+DemoX+2018"}), "invalid MigrateCourses input"),
         ("MigrateCourses", json!({}), "give either"),
         ("MigrateVideo", json!({}), "unit"),
+        ("MigrateVideo", json!({"unit": unit, "dryrun": true}), "unknown field `dryrun`"),
         ("MigrateVideo", json!({"unit": {"usage_key": "block-v1:../x", "copies": []}}), "block-v1:../x"),
     ];
     let outcomes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -1,7 +1,7 @@
 //! `transcript-migrator check` against the local stack.
 
 use activities::stores::settings::Env;
-use integration_tests::env_file;
+use integration_tests::{env_file, stack_env, unique_tag};
 use worker::config::Config;
 
 #[tokio::test]
@@ -32,5 +32,38 @@ async fn check_reports_every_store_and_names_the_one_that_is_wrong() {
     }
     for secret in secrets {
         assert!(!printed.contains(&secret), "a secret was printed:\n{printed}");
+    }
+}
+
+/// On a namespace without the workflows' search attributes every run would stall on its first
+/// task: `check` fails and prints the commands that fix it.
+#[tokio::test]
+async fn check_fails_on_a_namespace_without_the_search_attributes_and_says_how_to_fix_it() {
+    let env = stack_env();
+    let namespace = format!("bare-{}", unique_tag("ns").to_lowercase().replace('_', "-"));
+    let temporal = std::path::Path::new(env.require("STACK_VENV").unwrap()).join("bin/temporal");
+    let address = env.require("TEMPORAL_ADDRESS").unwrap().trim_start_matches("http://").to_string();
+    let created = std::process::Command::new(temporal)
+        .args(["operator", "namespace", "create", "--namespace", &namespace, "--address", &address])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let mut config = Config::load(Some(&env_file())).unwrap();
+    config.temporal.namespace = namespace.clone();
+    // A new namespace takes a moment to be known to every part of the server.
+    let began = std::time::Instant::now();
+    let failure = loop {
+        let findings = worker::check::run(&config).await;
+        let temporal = findings.into_iter().find(|f| f.store == "Temporal").unwrap();
+        let shown = temporal.to_string();
+        if shown.contains("search-attribute create") || began.elapsed() > std::time::Duration::from_secs(60) {
+            break shown;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(failure.starts_with("FAIL"), "{failure}");
+    for (name, kind) in [("CourseKey", "Keyword"), ("DryRun", "Bool"), ("MigrationState", "Keyword")] {
+        let fix = format!("temporal operator search-attribute create --namespace {namespace} --name {name} --type {kind}");
+        assert!(failure.contains(&fix), "{failure} does not say {fix:?}");
     }
 }

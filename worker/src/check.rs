@@ -7,8 +7,10 @@ use activities::stores::edxval;
 use activities::stores::modulestore::Modulestore;
 use activities::stores::s3::{self, TranscriptBucket};
 use activities::stores::settings::{Encryption, redact_url};
+use activities::stores::sql_probe;
 use anyhow::Context;
 use temporalio_client::Connection;
+use temporalio_common::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;
 
 use crate::config::Config;
@@ -67,13 +69,17 @@ async fn s3(config: &Config) -> anyhow::Result<String> {
     let under = bucket.object_key(bucket.directory_prefix());
     let listed = bucket.client().list_objects_v2().bucket(bucket.bucket()).prefix(&under).max_keys(1).send().await;
     listed.map_err(|e| anyhow::anyhow!("{}", s3::sdk_error_text(&e)))?;
+    bucket.probe().await.map_err(anyhow::Error::msg)?;
     let encryption = match &config.stores.s3.encryption {
         None => "no server-side encryption asked".to_string(),
         Some(Encryption::S3Managed) => "SSE-S3 (AES256)".to_string(),
         Some(Encryption::Kms { key_id: Some(key) }) => format!("SSE-KMS with key {key}"),
         Some(Encryption::Kms { key_id: None }) => "SSE-KMS with the bucket's default key".to_string(),
     };
-    Ok(format!("bucket readable; new transcripts go to s3://{}/{under}<hex>.sjson, {encryption}", bucket.bucket()))
+    Ok(format!(
+        "put, put If-None-Match (refused, as it must be), get and delete all work; new transcripts go to s3://{}/{under}<hex>.sjson, {encryption}",
+        bucket.bucket()
+    ))
 }
 
 async fn edx_val(config: &Config) -> anyhow::Result<String> {
@@ -92,7 +98,11 @@ async fn edx_val(config: &Config) -> anyhow::Result<String> {
     count("SELECT COUNT(*) FROM video_config_migrationenqueuedcourse").await?;
     let global = global_flag(&pool).await?;
     let transport = edxval::transport(&pool).await?;
-    Ok(format!("{transport}; {videos} videos, {transcripts} transcripts, {flags} course flag rows; {global}"))
+    let mut granted = String::from("every write a run makes is granted (tried, then rolled back)");
+    for note in sql_probe::probe_writes(&pool).await.map_err(anyhow::Error::msg)? {
+        granted.push_str(&format!(", {note}"));
+    }
+    Ok(format!("{transport}; {videos} videos, {transcripts} transcripts, {flags} course flag rows; {granted}; {global}"))
 }
 
 /// The global `VideoTranscriptEnabledFlag` (newest row wins), and what it means on today's
@@ -120,5 +130,23 @@ async fn temporal(config: &Config) -> anyhow::Result<String> {
     let request = DescribeNamespaceRequest { namespace: config.temporal.namespace.clone(), ..Default::default() };
     let described = connection.workflow_service().describe_namespace(tonic::Request::new(request)).await?.into_inner();
     let state = described.namespace_info.map(|i| i.state().as_str_name().to_string()).unwrap_or_default();
-    Ok(format!("namespace {state}"))
+    let namespace = &config.temporal.namespace;
+    let request = ListSearchAttributesRequest { namespace: namespace.clone() };
+    let registered = connection.operator_service().list_search_attributes(tonic::Request::new(request)).await?.into_inner().custom_attributes;
+    let mut fixes = Vec::new();
+    for (name, kind) in workflows::controller::search_attributes() {
+        let kind_name = kind.as_str_name().trim_start_matches("INDEXED_VALUE_TYPE_");
+        let kind_name = format!("{}{}", &kind_name[..1], kind_name[1..].to_lowercase());
+        match registered.get(name) {
+            Some(&found) if found == kind as i32 => {}
+            Some(_) => fixes.push(format!("{name} is registered with another type than {kind_name}: remove it and create it again")),
+            None => fixes.push(format!("temporal operator search-attribute create --namespace {namespace} --name {name} --type {kind_name}")),
+        }
+    }
+    anyhow::ensure!(
+        fixes.is_empty(),
+        "namespace {state}, but it lacks search attributes the workflows set, so every run would stall on its first task; fix: {}",
+        fixes.join("; ")
+    );
+    Ok(format!("namespace {state}, search attributes CourseKey, DryRun, MigrationState registered"))
 }

@@ -3,18 +3,34 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{check, config};
 
+/// The version, and the git revision it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("MIGRATOR_GIT_REVISION"), ")");
+
 #[derive(Parser)]
+#[command(name = "transcript-migrator", version = VERSION)]
 #[command(about = "Moves Open edX video transcripts from the MongoDB contentstore to S3 and edx-val")]
 struct Args {
     /// KEY=VALUE file with the settings; the process environment overrides it.
     #[arg(long, global = true, env = "MIGRATOR_ENV_FILE")]
     env_file: Option<PathBuf>,
+    /// Log lines as text (coloured only on a terminal) or as JSON, one object per line, for a
+    /// log pipeline.
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -45,10 +61,13 @@ pub fn main() -> ExitCode {
 
 async fn run() -> ExitCode {
     // `RUST_LOG` when set; otherwise the worker says what it is doing, and Temporal's core only warns.
+    let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_client=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
-    let args = Args::parse();
+    match args.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+    }
     let config = match config::Config::load(args.env_file.as_deref()) {
         Ok(config) => config,
         Err(error) => {
@@ -89,4 +108,19 @@ async fn list_courses(config: &config::Config) -> anyhow::Result<()> {
         eprintln!("not a course key, left out: {invalid}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_names_the_revision_and_the_log_format_is_chosen() {
+        let shown = Args::try_parse_from(["transcript-migrator", "--version"]).err().expect("--version stops").to_string();
+        assert_eq!(shown.trim(), format!("transcript-migrator {VERSION}"));
+        assert!(VERSION.starts_with(env!("CARGO_PKG_VERSION")) && !env!("MIGRATOR_GIT_REVISION").is_empty());
+        let args = Args::try_parse_from(["transcript-migrator", "--log-format", "json", "check"]).unwrap();
+        assert_eq!(args.log_format, LogFormat::Json);
+        assert!(Args::try_parse_from(["transcript-migrator", "--log-format", "xml", "check"]).is_err());
+    }
 }

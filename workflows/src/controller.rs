@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_common::WorkflowDefinition;
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::IncomingError;
+use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
 use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
 use temporalio_sdk::{
     ApplicationFailure, ChildWorkflowExecutionError, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy, WorkflowContext, WorkflowResult,
@@ -27,6 +28,16 @@ pub const DRY_RUN: SearchAttributeKey<bool> = SearchAttributeKey::bool("DryRun")
 /// `planned`. Lists every failed course with
 /// `temporal workflow list --query "WorkflowType='MigrateCourse' AND MigrationState='failed'"`.
 pub const MIGRATION_STATE: SearchAttributeKey<String> = SearchAttributeKey::keyword("MigrationState");
+
+/// Every search attribute the workflows set, by name and type: a namespace must have them all
+/// registered, or each run's first task fails for ever (`check` says so).
+pub fn search_attributes() -> [(&'static str, IndexedValueType); 3] {
+    [
+        (COURSE_KEY.name(), COURSE_KEY.indexed_value_type()),
+        (DRY_RUN.name(), DRY_RUN.indexed_value_type()),
+        (MIGRATION_STATE.name(), MIGRATION_STATE.indexed_value_type()),
+    ]
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

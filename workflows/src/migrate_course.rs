@@ -65,6 +65,7 @@ fn default_page_size() -> u32 {
 
 /// The input, as given to `temporal workflow start --input '{…}'`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MigrateCourseInput {
     pub course_key: CourseKey,
     #[serde(default)]

@@ -27,6 +27,7 @@ use crate::input::read_input;
 use crate::retry::{RetrySettings, Steps, failed_with, failure_text};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MigrateVideoInput {
     pub unit: VideoUnit,
     /// Plan only: nothing is written anywhere.

@@ -14,6 +14,7 @@ use temporalio_sdk::{ActivityExecutionError, ActivityOptions, LocalActivityOptio
 /// finished after `activity_timeout_seconds` (its worker died, say) is retried on another
 /// worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RetrySettings {
     pub initial_interval_ms: u64,
     pub maximum_attempts: u32,

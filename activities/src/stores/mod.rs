@@ -8,4 +8,5 @@ pub mod modulestore;
 pub mod s3;
 pub mod settings;
 pub mod split_course_index;
+pub mod sql_probe;
 pub mod throttle;

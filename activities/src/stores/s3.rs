@@ -200,6 +200,40 @@ impl TranscriptBucket {
         Ok(())
     }
 
+    /// What the migration does with objects, tried by `check` on a probe of its own name shape
+    /// under the prefix: a put, a second put that must be refused (`If-None-Match: *`, the
+    /// guard that nothing which existed is overwritten), a get and a delete (compensation).
+    /// The probe is deleted whatever fails; the error names the step.
+    pub async fn probe(&self) -> Result<(), String> {
+        let name = format!("{}{}.sjson", self.directory_prefix, uuid::Uuid::new_v4().simple());
+        let body = br#"{"start": [], "end": [], "text": []}"#.to_vec();
+        let created = self.put_if_absent(&name, body.clone()).await.map_err(|e| e.to_string())?;
+        if created != PutOutcome::Created {
+            return Err(format!("PUT of a fresh probe s3://{}/{} found an object there", self.bucket, self.object_key(&name)));
+        }
+        let second = self.put_if_absent(&name, b"{}".to_vec()).await;
+        let read = self.get(&name).await;
+        let deleted = self.delete(&name).await;
+        let gone = self.get(&name).await;
+        match second.map_err(|e| e.to_string())? {
+            PutOutcome::AlreadyExists => {}
+            PutOutcome::Created => {
+                return Err(format!(
+                    "s3://{}: a second PUT with If-None-Match: * replaced the probe instead of being refused (HTTP 412); on this server the                      migration could not guarantee that no object which existed before is overwritten",
+                    self.bucket
+                ));
+            }
+        }
+        if read.map_err(|e| e.to_string())?.as_deref() != Some(&body[..]) {
+            return Err(format!("GET of the probe s3://{}/{} did not give back what was put", self.bucket, self.object_key(&name)));
+        }
+        deleted.map_err(|e| format!("{e}: without delete, a rollback (compensate-delete) would retry for ever"))?;
+        if gone.map_err(|e| e.to_string())?.is_some() {
+            return Err(format!("DELETE of the probe s3://{}/{} left the object", self.bucket, self.object_key(&name)));
+        }
+        Ok(())
+    }
+
     /// The name of every object whose name starts with `prefix`, sorted (objects outside the
     /// location are not listed).
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, S3Error> {

@@ -7,7 +7,7 @@
 use bson::Bson;
 use bson::oid::ObjectId;
 use model::{Branch, CourseKey};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::edxval;
 use super::modulestore::Modulestore;
@@ -87,6 +87,14 @@ pub async fn move_head(sql: &AnyPool, course: &CourseKey, branch: Branch, from: 
     if done.rows_affected() != 1 {
         return Ok(false);
     }
+    record_history(&mut tx, &course.to_string(), reason).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The history row of the index row's current state; nothing on installations whose index has
+/// no history table yet.
+async fn record_history(conn: &mut AnyConnection, course_id: &str, reason: &str) -> Result<(), sqlx::Error> {
     let history = sqlx::query(
         "INSERT INTO split_modulestore_django_historicalsplitmodulestorecourseindex \
          (id, objectid, course_id, org, draft_version, published_version, library_version, wiki_slug, base_store, edited_on, last_update, \
@@ -96,15 +104,30 @@ pub async fn move_head(sql: &AnyPool, course: &CourseKey, branch: Branch, from: 
     )
     .bind(edxval::utc_now())
     .bind(reason)
-    .bind(course.to_string())
-    .execute(&mut *tx)
+    .bind(course_id)
+    .execute(conn)
     .await;
     match history {
-        Ok(_) => {}
-        // Installations whose index has no history table yet.
-        Err(error) if is_missing_table(&error) => {}
-        Err(error) => return Err(error),
+        Err(error) if !is_missing_table(&error) => Err(error),
+        _ => Ok(()),
     }
-    tx.commit().await?;
+}
+
+/// `move_head`'s statements for a course id no row has (`check`, inside a transaction it rolls
+/// back): the server checks the grants all the same. False when the installation has no index.
+pub async fn probe_writes(conn: &mut AnyConnection, course_id: &str) -> Result<bool, sqlx::Error> {
+    let update =
+        sqlx::query("UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?")
+            .bind(course_id)
+            .bind(course_id)
+            .bind(course_id)
+            .execute(&mut *conn)
+            .await;
+    match update {
+        Err(error) if is_missing_table(&error) => return Ok(false),
+        Err(error) => return Err(error),
+        Ok(_) => {}
+    }
+    record_history(conn, course_id, "check").await?;
     Ok(true)
 }
