@@ -21,42 +21,39 @@ pub async fn probe_writes(pool: &AnyPool) -> Result<Vec<String>, String> {
         .await
         .map_err(refused("INSERT INTO edxval_videotranscript"))?;
     let now = utc_now();
-    sqlx::query("INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, ?, ?, NULL)")
-        .bind(&now)
-        .bind(false)
-        .bind(&probe)
-        .execute(&mut *tx)
-        .await
-        .map_err(refused("INSERT INTO video_config_coursevideotranscriptenabledflag"))?;
-    sqlx::query("INSERT INTO video_config_migrationenqueuedcourse (created, modified, course_id, command_run) VALUES (?, ?, ?, 0)")
-        .bind(&now)
-        .bind(&now)
-        .bind(&probe)
-        .execute(&mut *tx)
-        .await
-        .map_err(refused("INSERT INTO video_config_migrationenqueuedcourse"))?;
-    sqlx::query(
-        "INSERT INTO transcript_migrator_course_run (course_id, run_number, workflow_id, first_run_id, state, started) VALUES (?, 0, ?, ?, 'check', ?)",
-    )
-    .bind(&probe)
-    .bind(&probe)
-    .bind(&probe)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await
-    .map_err(refused("INSERT INTO transcript_migrator_course_run"))?;
-    sqlx::query("INSERT INTO transcript_migrator_video_failure (course_id, run_number, usage_key, message, recorded) VALUES (?, 0, ?, 'check', ?)")
-        .bind(&probe)
-        .bind(&probe)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(refused("INSERT INTO transcript_migrator_video_failure"))?;
-    for (statement, table) in [
-        ("UPDATE transcript_migrator_course_run SET finished = ? WHERE course_id = ?", "UPDATE transcript_migrator_course_run"),
-        ("UPDATE video_config_migrationenqueuedcourse SET modified = ? WHERE course_id = ?", "UPDATE video_config_migrationenqueuedcourse"),
-    ] {
-        sqlx::query(statement).bind(&now).bind(&probe).execute(&mut *tx).await.map_err(refused(table))?;
+    let (p, n) = (probe.as_str(), now.as_str());
+    // (what is tried, the statement, its values): every row names the probe, no real course.
+    let writes: [(&str, &'static str, Vec<&str>); 6] = [
+        (
+            "INSERT INTO video_config_coursevideotranscriptenabledflag",
+            "INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, 0, ?, NULL)",
+            vec![n, p],
+        ),
+        (
+            "INSERT INTO video_config_migrationenqueuedcourse",
+            "INSERT INTO video_config_migrationenqueuedcourse (created, modified, course_id, command_run) VALUES (?, ?, ?, 0)",
+            vec![n, n, p],
+        ),
+        (
+            "INSERT INTO transcript_migrator_course_run",
+            "INSERT INTO transcript_migrator_course_run (course_id, run_number, workflow_id, first_run_id, state, started) VALUES (?, 0, ?, ?, 'check', ?)",
+            vec![p, p, p, n],
+        ),
+        (
+            "INSERT INTO transcript_migrator_video_failure",
+            "INSERT INTO transcript_migrator_video_failure (course_id, run_number, usage_key, message, recorded) VALUES (?, 0, ?, 'check', ?)",
+            vec![p, p, n],
+        ),
+        ("UPDATE transcript_migrator_course_run", "UPDATE transcript_migrator_course_run SET finished = ? WHERE course_id = ?", vec![n, p]),
+        (
+            "UPDATE video_config_migrationenqueuedcourse",
+            "UPDATE video_config_migrationenqueuedcourse SET modified = ? WHERE course_id = ?",
+            vec![n, p],
+        ),
+    ];
+    for (what, statement, values) in writes {
+        let query = values.into_iter().fold(sqlx::query(statement), |query, value| query.bind(value));
+        query.execute(&mut *tx).await.map_err(|e| format!("{what}: {e}"))?;
     }
     let mut notes = Vec::new();
     let indexed =
