@@ -114,6 +114,20 @@ where
     ran.unwrap();
 }
 
+/// Runs one `MigrateCourse` with `input` on `queue` under the course's own workflow id, and
+/// waits for its result (a run that fails panics, naming the course).
+pub async fn run_course(
+    client: &temporalio_client::Client,
+    queue: &str,
+    input: &workflows::migrate_course::MigrateCourseInput,
+) -> workflows::migrate_course::CourseResult {
+    use workflows::migrate_course::{MigrateCourse, course_workflow_id};
+    let course = &input.course_key;
+    let options = temporalio_client::WorkflowStartOptions::new(queue.to_string(), course_workflow_id(course, input.dry_run)).build();
+    let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(input).unwrap(), options).await.unwrap();
+    handle.get_result(temporalio_client::WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("course {course}: {e:?}"))
+}
+
 /// The python of the stack's venv, for edx-val's own code.
 pub fn stack_python() -> PathBuf {
     let env = stack_env();

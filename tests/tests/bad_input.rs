@@ -12,7 +12,7 @@ use seed::Plan;
 use serde_json::json;
 use temporalio_client::{Client, UntypedWorkflow, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::input::json_payload;
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use workflows::migrate_course::MigrateCourseInput;
 
 /// Starts `workflow_type` with `input` as `temporal workflow start --input` would, and returns
 /// how its run ended: the failure's text, once the run has closed.
@@ -77,10 +77,7 @@ async fn malformed_workflow_input_fails_only_its_own_run() {
             println!("{workflow_type} {}: {shown}", input.to_string().chars().take(80).collect::<String>());
         }
         // The worker is still there and sound work still migrates.
-        let input = MigrateCourseInput::new(&sound, false);
-        let options = WorkflowStartOptions::new(queue.clone(), course_workflow_id(&sound, false)).build();
-        let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
-        let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+        let result = integration_tests::run_course(&client, &queue, &MigrateCourseInput::new(&sound, false)).await;
         seen.lock().unwrap().push((sound.to_string(), result.failures));
     })
     .await;

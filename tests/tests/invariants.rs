@@ -10,8 +10,7 @@ use integration_tests::invariants::{audit, snapshot};
 use integration_tests::{clean_up, seed_isolated, with_worker};
 use seed::Plan;
 use seed::manifest::Outcome;
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use workflows::migrate_course::MigrateCourseInput;
 
 #[tokio::test]
 async fn the_audit_names_each_kind_of_damage() {
@@ -24,10 +23,7 @@ async fn the_audit_names_each_kind_of_damage() {
     with_worker(&settings, |client, queue| async move {
         for course in &courses {
             let key = course.course_key.parse().unwrap();
-            let options = WorkflowStartOptions::new(queue.clone(), course_workflow_id(&key, false)).build();
-            let input = serde_json::to_value(MigrateCourseInput::new(&key, false)).unwrap();
-            let handle = client.start_workflow(MigrateCourse::run, input, options).await.unwrap();
-            let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+            let result = integration_tests::run_course(&client, &queue, &MigrateCourseInput::new(&key, false)).await;
             slot.lock().unwrap().insert(course.course_key.clone(), result.failures);
         }
     })

@@ -15,8 +15,8 @@ use seed::manifest::{Outcome, Read};
 use seed::{Manifest, Plan};
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
-use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use temporalio_client::Client;
+use workflows::migrate_course::{CourseResult, MigrateCourseInput};
 use workflows::retry::RetrySettings;
 
 async fn run_course(client: &Client, queue: &str, course: &CourseKey, dry_run: bool) -> CourseResult {
@@ -24,9 +24,7 @@ async fn run_course(client: &Client, queue: &str, course: &CourseKey, dry_run: b
     input.page_size = 3; // several pages, so continue-as-new is exercised
     input.max_videos_in_flight = 3;
     input.retry = RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() };
-    let options = WorkflowStartOptions::new(queue.to_string(), course_workflow_id(course, dry_run)).build();
-    let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
-    handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("course {course}: {e:?}"))
+    integration_tests::run_course(client, queue, &input).await
 }
 
 async fn run_all(client: &Client, queue: &str, courses: &[CourseKey], dry_run: bool) -> BTreeMap<String, CourseResult> {

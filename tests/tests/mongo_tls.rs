@@ -7,11 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use activities::stores::settings::{MongoSettings, Secret};
-use integration_tests::{clean_up, isolated_settings, own_bucket, stack_env, unique_tag, with_worker};
+use integration_tests::{clean_up, isolated_settings, own_bucket, run_course, stack_env, unique_tag, with_worker};
 use model::CourseKey;
 use seed::{Dataset, Plan};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use workflows::migrate_course::MigrateCourseInput;
 
 /// A SecantusDB this test started; stopped when dropped.
 struct TlsServer {
@@ -78,10 +77,7 @@ async fn the_modulestore_and_contentstore_go_over_tls() {
     let manifest = seed::write::seed(&Dataset::generate(&plan), &settings).await.expect("seeding over TLS");
     let course: CourseKey = manifest.courses[0].course_key.parse().unwrap();
     with_worker(&settings, |client, queue| async move {
-        let input = MigrateCourseInput::new(&course, false);
-        let options = WorkflowStartOptions::new(queue, course_workflow_id(&course, false)).build();
-        let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
-        let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+        let result = run_course(&client, &queue, &MigrateCourseInput::new(&course, false)).await;
         assert!(result.flag.enabled && result.counts.failed == 0, "{result:?}");
         assert_eq!(result.counts.transcripts_migrated as usize, manifest.totals.transcripts_to_migrate);
         assert!(result.counts.switched_at_cut_over > 0, "the write-back went over TLS too: {result:?}");

@@ -4,13 +4,12 @@
 //! each is reported naming the other. Both pairs run at once, so the courses of a pair race.
 
 use activities::stores::s3::TranscriptBucket;
-use integration_tests::{clean_up, edxval_read_many, seed_isolated, with_worker};
+use integration_tests::{clean_up, edxval_read_many, run_course, seed_isolated, with_worker};
 use model::CourseKey;
 use seed::Plan;
 use seed::manifest::{ManifestVideo, Outcome};
 use sha2::{Digest, Sha256};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use workflows::migrate_course::{CourseResult, MigrateCourseInput};
 
 #[tokio::test]
 async fn a_shared_video_migrates_once_where_the_copies_agree_and_never_where_they_differ() {
@@ -96,13 +95,8 @@ async fn with_results(settings: &activities::stores::settings::StoreSettings, co
         let results = &results;
         async move {
             let runs = courses.iter().map(|course| {
-                let (client, queue) = (client.clone(), queue.clone());
-                async move {
-                    let input = MigrateCourseInput::new(course, false);
-                    let options = WorkflowStartOptions::new(queue, course_workflow_id(course, false)).build();
-                    let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
-                    handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("course {course}: {e:?}"))
-                }
+                let (client, queue) = (&client, &queue);
+                async move { run_course(client, queue, &MigrateCourseInput::new(course, false)).await }
             });
             let done = futures::future::join_all(runs).await;
             results.lock().unwrap().extend(done);

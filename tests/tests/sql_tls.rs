@@ -6,11 +6,10 @@
 
 use activities::stores::edxval;
 use activities::stores::settings::Secret;
-use integration_tests::{clean_up, seed_isolated, stack_env, with_worker};
+use integration_tests::{clean_up, run_course, seed_isolated, stack_env, with_worker};
 use model::CourseKey;
 use seed::Plan;
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use workflows::migrate_course::MigrateCourseInput;
 
 /// The stack's URL with its TLS parameters replaced by `tls`.
 fn with_tls(url: &str, tls: &str) -> Secret {
@@ -47,10 +46,7 @@ async fn edxval_sql_goes_over_tls_and_plain_tcp_is_refused() {
     settings.edxval_database_url = with_tls(&url, &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"));
     let course: CourseKey = manifest.courses[0].course_key.parse().unwrap();
     with_worker(&settings, |client, queue| async move {
-        let input = MigrateCourseInput::new(&course, false);
-        let options = WorkflowStartOptions::new(queue, course_workflow_id(&course, false)).build();
-        let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
-        let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+        let result = run_course(&client, &queue, &MigrateCourseInput::new(&course, false)).await;
         assert!(result.flag.enabled && result.counts.failed == 0, "{result:?}");
         assert_eq!(result.counts.transcripts_migrated as usize, manifest.totals.transcripts_to_migrate);
     })

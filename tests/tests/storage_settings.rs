@@ -5,13 +5,12 @@
 
 use activities::stores::s3::TranscriptBucket;
 use activities::stores::settings::Encryption;
-use integration_tests::{clean_up, edxval_read_many_in, final_edx_video_id, isolated_settings, own_bucket, unique_tag, with_worker};
+use integration_tests::{clean_up, edxval_read_many_in, final_edx_video_id, isolated_settings, own_bucket, run_course, unique_tag, with_worker};
 use model::CourseKey;
 use seed::manifest::{Outcome, Read};
 use seed::{Dataset, Plan};
 use sha2::{Digest, Sha256};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use workflows::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
+use workflows::migrate_course::MigrateCourseInput;
 
 #[tokio::test]
 async fn transcripts_go_where_the_sites_storage_settings_say() {
@@ -27,10 +26,7 @@ async fn transcripts_go_where_the_sites_storage_settings_say() {
     let course_key: CourseKey = course.course_key.parse().unwrap();
 
     with_worker(&settings, |client, queue| async move {
-        let input = MigrateCourseInput::new(&course_key, false);
-        let options = WorkflowStartOptions::new(queue, course_workflow_id(&course_key, false)).build();
-        let handle = client.start_workflow(MigrateCourse::run, serde_json::to_value(&input).unwrap(), options).await.unwrap();
-        let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+        let result = run_course(&client, &queue, &MigrateCourseInput::new(&course_key, false)).await;
         assert!(result.flag.enabled, "validation reads under the location: {result:?}");
         assert!(result.counts.transcripts_migrated > 5);
     })
