@@ -2,7 +2,8 @@
 //! TCP (`require_secure_transport`, as RDS and most managed databases have it). A migration over
 //! `ssl-mode=VERIFY_IDENTITY` with the CA file passes; `REQUIRED` encrypts without checking the
 //! certificate; a plain connection is refused by the server, and an unknown CA by the migrator.
-//! Runs with the stack on MariaDB (scripts/test's second pass); SQLite has no transport.
+//! Also: `check` names the write a user without the grants may not make. Runs with the stack on
+//! MariaDB (scripts/test's second pass); SQLite has no transport or grants.
 
 use activities::stores::edxval;
 use activities::stores::settings::Secret;
@@ -52,4 +53,39 @@ async fn edxval_sql_goes_over_tls_and_plain_tcp_is_refused() {
     })
     .await;
     clean_up(&settings).await;
+}
+
+/// A database user without a grant a run needs fails `check`, which names the statement refused,
+/// instead of a run whose steps would retry for ever.
+#[tokio::test]
+async fn check_names_the_write_a_database_user_may_not_make() {
+    let env = stack_env();
+    assert_eq!(env.require("STACK_SQL").unwrap(), "mariadb", "this test needs the stack on MariaDB: scripts/stack start --sql mariadb");
+    let socket = std::path::Path::new(env.require("STACK_DIR").unwrap()).join("mariadb.sock");
+    let user = format!("ro_{}", integration_tests::unique_tag("grant").to_lowercase().replace('-', "_"));
+    let password = format!("pw{}", uuid_like());
+    let root = |sql: String| {
+        let client = if std::process::Command::new("mariadb").arg("--version").output().is_ok() { "mariadb" } else { "mysql" };
+        let done = std::process::Command::new(client)
+            .args(["--no-defaults", &format!("--socket={}", socket.display()), "-uroot", "-e", &sql])
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{sql}: {}", String::from_utf8_lossy(&done.stderr));
+    };
+    // Reads, and creates the migrator's own tables, but may not insert.
+    root(format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'; GRANT SELECT, CREATE ON `edxval`.* TO '{user}'@'127.0.0.1';"));
+    let url = env.require("EDXVAL_DATABASE_URL").unwrap().to_string();
+    let (_, rest) = url.split_once('@').unwrap();
+    let mut config = worker::config::Config::load(Some(&integration_tests::env_file())).unwrap();
+    config.stores.edxval_database_url = Secret::new(format!("mysql://{user}:{password}@{rest}"));
+    let findings = worker::check::run(&config).await;
+    root(format!("DROP USER '{user}'@'127.0.0.1';"));
+    let edxval = findings.iter().find(|f| f.store == "edx-val").unwrap().to_string();
+    assert!(edxval.starts_with("FAIL") && edxval.contains("INSERT INTO edxval_video") && edxval.contains("denied"), "{edxval}");
+    assert!(!edxval.contains(&password), "the password is not printed: {edxval}");
+    assert!(findings.iter().filter(|f| f.store != "edx-val").all(|f| f.result.is_ok()), "only edx-val fails");
+}
+
+fn uuid_like() -> String {
+    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
 }
