@@ -109,8 +109,14 @@ async fn step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, Ste
 impl MigrationActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        step(&ctx, async { diff::diff_video(&self.stores(), &self.other_courses, &unit, &self.planned_reads).await.map_err(StepFailure::store) })
-            .await
+        let plan =
+            step(&ctx, async { diff::diff_video(&self.stores(), &self.other_courses, &unit, &self.planned_reads).await.map_err(StepFailure::store) })
+                .await?;
+        if plan.failures.is_empty() && plan.migrate.is_empty() {
+            let video = &unit.usage_key;
+            tracing::info!(course_key = %video.course, usage_key = %video, edx_video_id = %plan.edx_video_id, "video has nothing to migrate");
+        }
+        Ok(plan)
     }
 
     #[activity(name = "upload_transcript")]
@@ -124,12 +130,22 @@ impl MigrationActivities {
 
     #[activity(name = "commit_video")]
     pub async fn commit(self: Arc<Self>, ctx: ActivityContext, request: CommitRequest) -> Result<CommitOutcome, ActivityError> {
-        step(&ctx, async {
-            commit::commit_video(&self.edxval, &request)
-                .await
-                .map_err(|e| StepFailure::retryable("CommitFailed", format!("course {}: edx-val transaction rolled back: {e}", request.course_key)))
+        let video = &request.usage_key;
+        let committed = step(&ctx, async {
+            commit::commit_video(&self.edxval, &request).await.map_err(|e| {
+                StepFailure::retryable("CommitFailed", format!("course {}, video {video}: edx-val transaction rolled back: {e}", video.course))
+            })
         })
-        .await
+        .await?;
+        tracing::info!(
+            course_key = %video.course,
+            usage_key = %video,
+            edx_video_id = %committed.edx_video_id,
+            recorded = committed.recorded.len(),
+            kept_users = committed.kept_users.len(),
+            "video migrated"
+        );
+        Ok(committed)
     }
 
     #[activity(name = "compensate_delete")]
@@ -167,12 +183,30 @@ impl MigrationActivities {
 
     #[activity(name = "record_course_run_failures")]
     pub async fn record_failures(self: Arc<Self>, ctx: ActivityContext, record: RecordFailures) -> Result<(), ActivityError> {
-        step(&ctx, async { course_log::record_failures(&self.edxval, &record).await.map_err(|e| course_log_failure(&record.course_key, e)) }).await
+        step(&ctx, async { course_log::record_failures(&self.edxval, &record).await.map_err(|e| course_log_failure(&record.course_key, e)) }).await?;
+        for failure in &record.failures {
+            tracing::warn!(course_key = %record.course_key, usage_key = %failure.usage_key, run_number = record.run_number, reason = %failure.message, "video failed");
+        }
+        Ok(())
     }
 
     #[activity(name = "finish_course_run")]
     pub async fn finish_course_run(self: Arc<Self>, ctx: ActivityContext, finish: FinishCourseRun) -> Result<FlagOutcome, ActivityError> {
-        step(&ctx, async { course_log::finish(&self.edxval, &finish).await.map_err(|e| course_log_failure(&finish.course_key, e)) }).await
+        let flag =
+            step(&ctx, async { course_log::finish(&self.edxval, &finish).await.map_err(|e| course_log_failure(&finish.course_key, e)) }).await?;
+        let counts = &finish.counts;
+        tracing::info!(
+            course_key = %finish.course_key,
+            run_number = finish.run_number,
+            passed = finish.passed,
+            videos = counts.videos,
+            migrated = counts.migrated,
+            failed = counts.failed,
+            transcripts_migrated = counts.transcripts_migrated,
+            flag_enabled = flag.enabled,
+            "course run finished"
+        );
+        Ok(flag)
     }
 
     #[activity(name = "select_courses")]

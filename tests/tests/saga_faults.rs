@@ -111,7 +111,7 @@ impl FaultyActivities {
                         activities::stores::edxval::create_video(&mut tx, &video).await.unwrap()
                     }
                 };
-                activities::stores::edxval::link_course_video(&mut tx, &r.course_key, id).await.unwrap();
+                activities::stores::edxval::link_course_video(&mut tx, &r.usage_key.course, id).await.unwrap();
                 for (language, key) in &r.transcripts {
                     let row = activities::stores::edxval::VideoTranscript::custom_sjson(language, key);
                     activities::stores::edxval::create_transcript(&mut tx, id, &row).await.unwrap();

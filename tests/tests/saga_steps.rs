@@ -53,7 +53,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         assert_eq!(upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
         keys.insert(language.clone(), key);
     }
-    let request = CommitRequest { course_key: course.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
+    let request = CommitRequest { usage_key: usage_key.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
     let first = commit_video(&edxval, &request).await.unwrap();
     assert!(first.external_video_created);
     assert_eq!(first.recorded.len(), 3);
@@ -104,7 +104,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         activities::stores::edxval::create_transcript(&mut conn, video.id, &row).await.unwrap();
     }
     let request = CommitRequest {
-        course_key: course.clone(),
+        usage_key: known_key.clone(),
         edx_video_id: plan.edx_video_id.clone(),
         transcripts: BTreeMap::from([("de".to_string(), ours.clone())]),
     };

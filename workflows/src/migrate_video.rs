@@ -204,7 +204,7 @@ impl Transaction<'_> {
     async fn commit(&self, edx_video_id: &str) -> Result<CommitOutcome, String> {
         step(self.ctx, "commit");
         let usage_key = &self.unit.usage_key;
-        let request = CommitRequest { course_key: usage_key.course.clone(), edx_video_id: edx_video_id.into(), transcripts: self.uploaded.clone() };
+        let request = CommitRequest { usage_key: usage_key.clone(), edx_video_id: edx_video_id.into(), transcripts: self.uploaded.clone() };
         let languages: Vec<&str> = self.uploaded.keys().map(String::as_str).collect();
         let summary = format!("commit {} to edx-val video {edx_video_id}", languages.join(", "));
         self.steps.local(Commit, request, summary).await.map_err(|e| format!("video {usage_key}: the commit failed: {}", failure_text(&e)))

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::CourseKey;
+use crate::UsageKey;
 use crate::plan::TranscriptRef;
 use crate::video::VideoUnit;
 
@@ -28,7 +28,8 @@ pub enum Uploaded {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommitRequest {
-    pub course_key: CourseKey,
+    /// The video block whose transcripts these are (its course is the course key).
+    pub usage_key: UsageKey,
     /// The video the transcripts go to (`VideoPlan::edx_video_id`). When edx-val does not know
     /// it, the commit creates it as an external video under this very id, so a retried commit
     /// finds the video its first attempt created.
