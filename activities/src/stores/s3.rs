@@ -219,7 +219,8 @@ impl TranscriptBucket {
             PutOutcome::AlreadyExists => {}
             PutOutcome::Created => {
                 return Err(format!(
-                    "s3://{}: a second PUT with If-None-Match: * replaced the probe instead of being refused (HTTP 412); on this server the                      migration could not guarantee that no object which existed before is overwritten",
+                    "s3://{}: a second PUT with If-None-Match: * replaced the probe instead of being refused (HTTP 412); on this server the \
+                     migration could not guarantee that no object which existed before is overwritten",
                     self.bucket
                 ));
             }
