@@ -64,6 +64,10 @@ pub async fn head(sql: &AnyPool, course: &CourseKey, branch: Branch) -> Result<O
     }
 }
 
+/// `move_head` of the draft branch: set `draft_version` where it is still the one read.
+const MOVE_DRAFT_HEAD: &str =
+    "UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?";
+
 /// Moves the branch head from `from` to `to` if it is still `from`, and records the change in
 /// the index's history table as django-simple-history does for edx-platform's own saves
 /// (`history_type` `~`, "Updated draft branch"); false when someone moved the head first.
@@ -73,10 +77,7 @@ pub async fn head(sql: &AnyPool, course: &CourseKey, branch: Branch) -> Result<O
 /// migration's validation finds the block without its id.
 pub async fn move_head(sql: &AnyPool, course: &CourseKey, branch: Branch, from: &str, to: &str) -> Result<bool, sqlx::Error> {
     let (update, reason) = match branch {
-        Branch::Draft => (
-            "UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?",
-            "Updated draft branch",
-        ),
+        Branch::Draft => (MOVE_DRAFT_HEAD, "Updated draft branch"),
         Branch::Published => (
             "UPDATE split_modulestore_django_splitmodulestorecourseindex SET published_version = ? WHERE course_id = ? AND published_version = ?",
             "Updated published branch",
@@ -116,13 +117,7 @@ async fn record_history(conn: &mut AnyConnection, course_id: &str, reason: &str)
 /// `move_head`'s statements for a course id no row has (`check`, inside a transaction it rolls
 /// back): the server checks the grants all the same. False when the installation has no index.
 pub async fn probe_writes(conn: &mut AnyConnection, course_id: &str) -> Result<bool, sqlx::Error> {
-    let update =
-        sqlx::query("UPDATE split_modulestore_django_splitmodulestorecourseindex SET draft_version = ? WHERE course_id = ? AND draft_version = ?")
-            .bind(course_id)
-            .bind(course_id)
-            .bind(course_id)
-            .execute(&mut *conn)
-            .await;
+    let update = sqlx::query(MOVE_DRAFT_HEAD).bind(course_id).bind(course_id).bind(course_id).execute(&mut *conn).await;
     match update {
         Err(error) if is_missing_table(&error) => return Ok(false),
         Err(error) => return Err(error),
