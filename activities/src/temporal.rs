@@ -36,10 +36,18 @@ pub struct MigrationActivities {
     pub bucket: TranscriptBucket,
     pub planned_reads: PlannedReads,
     pub other_courses: OtherCourses,
+    /// Set once this worker has made sure the migration's own tables exist.
+    pub tables: tokio::sync::OnceCell<()>,
 }
 
 impl MigrationActivities {
-    fn stores(&self) -> Stores<'_> {
+    /// The migration's own tables, created where missing, once per worker: a video migrated on
+    /// its own commits into the ledger before any course run has created it.
+    async fn own_tables(&self) -> Result<(), sqlx::Error> {
+        self.tables.get_or_try_init(|| course_log::ensure_tables(&self.edxval)).await.map(|_| ())
+    }
+
+    pub fn stores(&self) -> Stores<'_> {
         Stores { modulestore: &self.modulestore, contentstore: &self.contentstore, edxval: &self.edxval, bucket: &self.bucket }
     }
 }
@@ -132,7 +140,11 @@ impl MigrationActivities {
     pub async fn commit(self: Arc<Self>, ctx: ActivityContext, request: CommitRequest) -> Result<CommitOutcome, ActivityError> {
         let video = &request.usage_key;
         let committed = step(&ctx, async {
-            commit::commit_video(&self.edxval, &request).await.map_err(|e| {
+            let committed = async {
+                self.own_tables().await?;
+                commit::commit_video(&self.edxval, &request).await
+            };
+            committed.await.map_err(|e| {
                 StepFailure::retryable("CommitFailed", format!("course {}, video {video}: edx-val transaction rolled back: {e}", video.course))
             })
         })
@@ -164,7 +176,11 @@ impl MigrationActivities {
 
     #[activity(name = "write_back_edx_video_ids")]
     pub async fn write_back(self: Arc<Self>, ctx: ActivityContext, page: WriteBackPage) -> Result<Vec<VideoWriteBack>, ActivityError> {
-        step(&ctx, async { write_back::write_back_page(&self.modulestore, &self.edxval, &page).await.map_err(StepFailure::store) }).await
+        step(&ctx, async {
+            self.own_tables().await.map_err(|e| StepFailure::store(format!("course {}: the ledger: {e}", page.course_key)))?;
+            write_back::write_back_page(&self.modulestore, &self.edxval, &page).await.map_err(StepFailure::store)
+        })
+        .await
     }
 
     #[activity(name = "validate_videos")]

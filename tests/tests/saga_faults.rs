@@ -138,6 +138,7 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
         dry_run: false,
         strict: false,
         retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() },
+        run_number: 0,
     };
     let id = format!("test-fault-{}", unique_tag("w"));
     let (ran, result) = tokio::join!(worker.run(), async {
@@ -179,6 +180,8 @@ async fn demo_course(test: &str) -> DemoCourse {
     let (settings, _, manifest) = seed_isolated(test, Plan { bulk_courses: 0, ..Plan::default() }).await;
     let modulestore = Modulestore::connect(&settings.modulestore).await.unwrap();
     let edxval = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();
+    // The faulty activities commit without a course run, which creates the ledger otherwise.
+    activities::stores::course_log::ensure_tables(&edxval).await.unwrap();
     let bucket = TranscriptBucket::connect(&settings.s3).await;
     let course = manifest.courses.iter().find(|c| c.course_key.contains("DemoX")).unwrap().course_key.clone();
     let units = course_units(&modulestore, &course.parse::<CourseKey>().unwrap()).await;
@@ -223,6 +226,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             bucket: bucket.clone(),
             planned_reads: Default::default(),
             other_courses: Default::default(),
+            tables: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
         let done = run_video(&client, options, &queue, unit).await.unwrap();

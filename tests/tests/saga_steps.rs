@@ -53,7 +53,14 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         assert_eq!(upload_transcript(&contentstore, &bucket, &reads, &video, language, planned, &key).await.unwrap(), Uploaded::AlreadyOurs);
         keys.insert(language.clone(), key);
     }
-    let request = CommitRequest { usage_key: usage_key.clone(), edx_video_id: plan.edx_video_id.clone(), transcripts: keys.clone() };
+    activities::stores::course_log::ensure_tables(&edxval).await.unwrap();
+    let request = CommitRequest {
+        usage_key: usage_key.clone(),
+        edx_video_id: plan.edx_video_id.clone(),
+        transcripts: keys.clone(),
+        sources: plan.migrate.clone(),
+        run_number: 0,
+    };
     let first = commit_video(&edxval, &request).await.unwrap();
     assert!(first.external_video_created);
     assert_eq!(first.recorded.len(), 3);
@@ -107,6 +114,8 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         usage_key: known_key.clone(),
         edx_video_id: plan.edx_video_id.clone(),
         transcripts: BTreeMap::from([("de".to_string(), ours.clone())]),
+        sources: BTreeMap::new(),
+        run_number: 0,
     };
     let outcome = commit_video(&edxval, &request).await.unwrap();
     assert_eq!((outcome.recorded.len(), outcome.kept_users.len(), outcome.external_video_created), (0, 1, false));

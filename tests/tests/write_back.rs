@@ -16,7 +16,12 @@ use model::{Branch, CourseKey, UsageKey};
 use seed::Plan;
 
 fn request(usage_key: &UsageKey, edx_video_id: &str) -> WriteBackRequest {
-    WriteBackRequest { usage_key: usage_key.clone(), edx_video_id: edx_video_id.into(), branches: Branch::ALL.into_iter().collect() }
+    WriteBackRequest {
+        usage_key: usage_key.clone(),
+        edx_video_id: edx_video_id.into(),
+        branches: Branch::ALL.into_iter().collect(),
+        replaces: String::new(),
+    }
 }
 
 fn done(field: fn(&mut WriteBackOutcome) -> &mut BTreeSet<Branch>) -> VideoWriteBack {
@@ -46,7 +51,7 @@ async fn a_page_writes_one_structure_version_per_branch_and_keeps_authors_ids() 
         heads
     };
     let write = |requests: Vec<WriteBackRequest>| {
-        let page = WriteBackPage { course_key: course.clone(), videos: requests };
+        let page = WriteBackPage { course_key: course.clone(), run_number: 0, videos: requests };
         let (modulestore, sql) = (&modulestore, &sql);
         async move { write_back_page(modulestore, sql, &page).await.unwrap() }
     };

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::{check, config};
+use crate::{check, commands, config};
 
 /// The version, and the git revision it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("MIGRATOR_GIT_REVISION"), ")");
@@ -46,6 +46,75 @@ enum Command {
         #[arg(long, env = "MAX_CONCURRENT_ACTIVITIES", default_value_t = 8)]
         max_activities: usize,
     },
+    /// Start a batch of course migrations (a `MigrateCourses` workflow); prints its id.
+    Start {
+        #[command(flatten)]
+        start: commands::start::Start,
+        /// Then watch it until it ends (as `watch` does).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// One line on where a batch or a course run stands.
+    Status {
+        /// A batch's workflow id, or a course key (its run); default: the batch running now.
+        target: Option<String>,
+    },
+    /// The status line every few seconds until the run ends; exits non-zero unless it completed.
+    Watch {
+        target: Option<String>,
+        /// Seconds between two lines.
+        #[arg(long, default_value_t = 5)]
+        interval: u64,
+    },
+    /// Start no new video or course until `resume`; those in flight finish.
+    Pause {
+        target: Option<String>,
+    },
+    Resume {
+        target: Option<String>,
+    },
+    /// Change a running migration's limits.
+    Tune {
+        target: Option<String>,
+        #[command(flatten)]
+        tune: commands::steer::Tune,
+    },
+    /// What the migration did to courses, from the ledger: one row per video and language.
+    Report {
+        courses: Vec<String>,
+        /// Every course of the course log.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+        format: ReportFormat,
+    },
+    /// Audit migrated courses against edx-val, S3, the contentstore and the blocks; writes
+    /// nothing, exits non-zero on any problem.
+    Verify {
+        courses: Vec<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Undo courses' migrations from the ledger, keeping what users and authors changed since.
+    Rollback {
+        courses: Vec<String>,
+        /// Say what would be done, and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show, enable (only for a course that verifies) or disable courses' transcript flags.
+    Flags {
+        #[arg(value_enum)]
+        action: commands::flags::FlagAction,
+        #[arg(required = true)]
+        courses: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Csv,
+    Jsonl,
 }
 
 /// Parses the arguments and runs the command.
@@ -95,7 +164,96 @@ async fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        command => match operate(&config, command).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("{error:#}");
+                ExitCode::from(2)
+            }
+        },
     }
+}
+
+/// The operator's commands: `Ok(false)` when the command ran and found something wrong.
+async fn operate(config: &config::Config, command: Command) -> anyhow::Result<bool> {
+    let client = || crate::run::connect_client(&config.temporal);
+    let courses = |given: &[String], all: bool, sql: &sqlx::AnyPool| {
+        let (given, sql) = (given.to_vec(), sql.clone());
+        async move {
+            match all {
+                true => commands::logged_courses(&sql).await,
+                false if given.is_empty() => anyhow::bail!("name the courses, or give --all"),
+                false => commands::course_keys(&given),
+            }
+        }
+    };
+    match command {
+        Command::Start { start, watch } => {
+            let client = client().await?;
+            let id = start.run(&client, &config.temporal.task_queue).await?;
+            println!("started batch {id} on task queue {}", config.temporal.task_queue);
+            match watch {
+                true => commands::status::watch(&client, &commands::Target::Batch(id), std::time::Duration::from_secs(5)).await,
+                false => Ok(true),
+            }
+        }
+        Command::Status { target } => {
+            let client = client().await?;
+            let target = commands::resolve(&client, target.as_deref()).await?;
+            println!("{}", commands::status::status_line(&client, &target).await?.0);
+            Ok(true)
+        }
+        Command::Watch { target, interval } => {
+            let client = client().await?;
+            let target = commands::resolve(&client, target.as_deref()).await?;
+            commands::status::watch(&client, &target, std::time::Duration::from_secs(interval.max(1))).await
+        }
+        Command::Pause { target } => steer(&client().await?, target, Some(true), None).await,
+        Command::Resume { target } => steer(&client().await?, target, Some(false), None).await,
+        Command::Tune { target, tune } => steer(&client().await?, target, None, Some(&tune)).await,
+        Command::Report { courses: given, all, format } => {
+            let stores = commands::stores(config).await?;
+            let mut rows = Vec::new();
+            for course in courses(&given, all, &stores.edxval).await? {
+                rows.extend(commands::report::rows(&stores.edxval, &course).await?);
+            }
+            commands::report::print(&rows, format == ReportFormat::Jsonl);
+            Ok(true)
+        }
+        Command::Verify { courses: given, all } => {
+            let stores = commands::stores(config).await?;
+            let courses = courses(&given, all, &stores.edxval).await?;
+            commands::verify::run(&stores, &courses).await
+        }
+        Command::Rollback { courses: given, dry_run } => {
+            let stores = commands::stores(config).await?;
+            let courses = courses(&given, false, &stores.edxval).await?;
+            commands::rollback::run(&client().await?, &stores, &courses, dry_run).await?;
+            Ok(true)
+        }
+        Command::Flags { action, courses: given } => {
+            let stores = commands::stores(config).await?;
+            commands::flags::run(&stores, action, &commands::course_keys(&given)?).await
+        }
+        Command::Check | Command::Courses | Command::Worker { .. } => unreachable!("handled by run"),
+    }
+}
+
+async fn steer(
+    client: &temporalio_client::Client,
+    target: Option<String>,
+    paused: Option<bool>,
+    tune: Option<&commands::steer::Tune>,
+) -> anyhow::Result<bool> {
+    let target = commands::resolve(client, target.as_deref()).await?;
+    match (paused, tune) {
+        (Some(paused), _) => commands::steer::set_paused(client, &target, paused).await?,
+        (None, Some(tune)) => commands::steer::tune(client, &target, tune).await?,
+        (None, None) => {}
+    }
+    println!("{}", commands::status::status_line(client, &target).await?.0);
+    Ok(true)
 }
 
 async fn list_courses(config: &config::Config) -> anyhow::Result<()> {
@@ -113,6 +271,19 @@ async fn list_courses(config: &config::Config) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_command_parses() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+        let args = Args::try_parse_from(["transcript-migrator", "start", "--dry-run", "--max-courses-in-flight", "2", "course-v1:a+b+c"]).unwrap();
+        let Command::Start { start, watch: false } = args.command else { panic!("not start") };
+        let input = start.input().unwrap();
+        assert_eq!((input.course_keys, input.dry_run, input.max_courses_in_flight), (vec!["course-v1:a+b+c".to_string()], true, 2));
+        let none = Args::try_parse_from(["transcript-migrator", "start"]).unwrap();
+        let Command::Start { start, .. } = none.command else { panic!("not start") };
+        assert!(start.input().unwrap_err().to_string().contains("--all"), "no courses named");
+    }
 
     #[test]
     fn the_version_names_the_revision_and_the_log_format_is_chosen() {

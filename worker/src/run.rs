@@ -34,6 +34,7 @@ pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<Migr
         bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
         planned_reads: Default::default(),
         other_courses: Default::default(),
+        tables: Default::default(),
     })
 }
 

@@ -197,6 +197,8 @@ pub struct MigrateCourse {
     progress: Progress,
     /// When the next video may start under `videos_per_minute` (workflow time, ms).
     next_start_ms: u64,
+    /// The run's number in the course log, which the ledger records with what it creates.
+    run_number: u32,
 }
 
 impl Steered for MigrateCourse {
@@ -339,7 +341,10 @@ impl MigrateCourse {
                 Carried { run_number, ..Carried::default() }
             }
         };
-        ctx.state_mut(|s| s.progress.show_counts(&carried));
+        ctx.state_mut(|s| {
+            s.progress.show_counts(&carried);
+            s.run_number = carried.run_number;
+        });
 
         Self::set_stage(ctx, "discover");
         controller::while_paused(ctx).await?;
@@ -362,7 +367,7 @@ impl MigrateCourse {
             Self::set_stage(ctx, "write back");
             let writers: Vec<(usize, WriteBackRequest)> =
                 results.iter().enumerate().filter_map(|(i, result)| Some((i, result.as_ref().ok()?.write_back_request()?))).collect();
-            for (i, failure) in Self::write_back(&steps, course, writers).await {
+            for (i, failure) in Self::write_back(&steps, course, carried.run_number, writers).await {
                 results[i] = Err(failure);
             }
         }
@@ -447,7 +452,8 @@ impl MigrateCourse {
         let usage_key = unit.usage_key.clone();
         let failure = |message: String| VideoFailure { usage_key: usage_key.clone(), message };
         let options = child_options(video_workflow_id(&usage_key, input.dry_run), &usage_key.course, usage_key.to_string(), input.dry_run, None);
-        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, strict: input.strict, retry: input.retry.clone() };
+        let run_number = ctx.state(|s| s.run_number);
+        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, strict: input.strict, retry: input.retry.clone(), run_number };
         let child_input = serde_json::to_value(child_input).expect("video input serializes");
         ctx.state_mut(|s| s.progress.control.entered(usage_key.to_string()));
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {
@@ -461,11 +467,16 @@ impl MigrateCourse {
     /// Writes the ids of videos back into their blocks, in one activity: one new structure
     /// version per split branch. Answers the videos whose write-back failed: edx-val keeps their
     /// transcripts, and their next run writes the id again.
-    async fn write_back(steps: &Steps<'_, Self>, course: &CourseKey, writers: Vec<(usize, WriteBackRequest)>) -> Vec<(usize, VideoFailure)> {
+    async fn write_back(
+        steps: &Steps<'_, Self>,
+        course: &CourseKey,
+        run_number: u32,
+        writers: Vec<(usize, WriteBackRequest)>,
+    ) -> Vec<(usize, VideoFailure)> {
         if writers.is_empty() {
             return Vec::new();
         }
-        let page = WriteBackPage { course_key: course.clone(), videos: writers.iter().map(|(_, request)| request.clone()).collect() };
+        let page = WriteBackPage { course_key: course.clone(), run_number, videos: writers.iter().map(|(_, request)| request.clone()).collect() };
         let answers = steps.activity(WriteBack, page, format!("write {} edx_video_ids back into {course}", writers.len())).await;
         let mut failed = Vec::new();
         for (at, (i, request)) in writers.into_iter().enumerate() {
@@ -536,7 +547,7 @@ impl MigrateCourse {
                 controller::while_paused(ctx).await?;
                 let chunk: Vec<(usize, WriteBackRequest)> = rest.by_ref().take(CUT_OVER_CHUNK).collect();
                 let written = chunk.len() as u32;
-                let failed = Self::write_back(steps, course, chunk).await;
+                let failed = Self::write_back(steps, course, carried.run_number, chunk).await;
                 carried.counts.switched_at_cut_over += written - failed.len() as u32;
                 failures.extend(failed.into_iter().map(|(_, failure)| failure));
             }

@@ -38,6 +38,9 @@ pub struct MigrateVideoInput {
     pub strict: bool,
     #[serde(default)]
     pub retry: RetrySettings,
+    /// The course run in the course log, for the ledger (0 for a video migrated on its own).
+    #[serde(default)]
+    pub run_number: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +76,7 @@ impl VideoResult {
             usage_key: self.usage_key.clone(),
             edx_video_id: self.plan.edx_video_id.clone(),
             branches: self.plan.write_back.clone(),
+            replaces: String::new(),
         })
     }
 }
@@ -134,6 +138,8 @@ impl MigrateVideo {
             run_id: ctx.run_id().to_string(),
             directory_prefix: &plan.directory_prefix,
             unit,
+            plan: &plan,
+            run_number: input.run_number,
             written: Vec::new(),
             uploaded: BTreeMap::new(),
         };
@@ -175,6 +181,8 @@ struct Transaction<'a> {
     /// edx-val's `DIRECTORY_PREFIX`, as the plan recorded it.
     directory_prefix: &'a str,
     unit: &'a VideoUnit,
+    plan: &'a VideoPlan,
+    run_number: u32,
     /// Keys an upload may have written.
     written: Vec<String>,
     /// The key of each language uploaded.
@@ -204,7 +212,14 @@ impl Transaction<'_> {
     async fn commit(&self, edx_video_id: &str) -> Result<CommitOutcome, String> {
         step(self.ctx, "commit");
         let usage_key = &self.unit.usage_key;
-        let request = CommitRequest { usage_key: usage_key.clone(), edx_video_id: edx_video_id.into(), transcripts: self.uploaded.clone() };
+        let sources = self.uploaded.keys().filter_map(|language| Some((language.clone(), self.plan.migrate.get(language)?.clone()))).collect();
+        let request = CommitRequest {
+            usage_key: usage_key.clone(),
+            edx_video_id: edx_video_id.into(),
+            transcripts: self.uploaded.clone(),
+            sources,
+            run_number: self.run_number,
+        };
         let languages: Vec<&str> = self.uploaded.keys().map(String::as_str).collect();
         let summary = format!("commit {} to edx-val video {edx_video_id}", languages.join(", "));
         self.steps.local(Commit, request, summary).await.map_err(|e| format!("video {usage_key}: the commit failed: {}", failure_text(&e)))

@@ -3,6 +3,7 @@
 
 use sqlx::AnyPool;
 
+use crate::stores::edxval;
 use crate::stores::s3::TranscriptBucket;
 
 /// Deletes each key unless an edx-val row references it; returns the keys deleted. A key of
@@ -10,12 +11,9 @@ use crate::stores::s3::TranscriptBucket;
 pub async fn compensate(bucket: &TranscriptBucket, edxval: &AnyPool, keys: &[String]) -> Result<Vec<String>, String> {
     let mut deleted = Vec::new();
     for key in keys.iter().filter(|key| bucket.is_ours(key)) {
-        let referenced = sqlx::query("SELECT 1 FROM edxval_videotranscript WHERE transcript = ?")
-            .bind(key)
-            .fetch_optional(edxval)
-            .await
-            .map_err(|e| format!("edx-val: {e}"))?
-            .is_some();
+        let mut conn = edxval.acquire().await.map_err(|e| format!("edx-val: {e}"))?;
+        let referenced = edxval::names_object(&mut conn, key).await.map_err(|e| format!("edx-val: {e}"))?;
+        drop(conn);
         if !referenced {
             bucket.delete(key).await.map_err(|e| e.to_string())?;
             deleted.push(key.clone());

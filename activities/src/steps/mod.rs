@@ -5,17 +5,20 @@
 //!   `stores::course_log`);
 //! - a video's transaction: [`diff`], [`upload`], [`commit`], [`compensate`]; the bytes the
 //!   diff read wait for the upload in [`planned_reads`], and it asks [`shared_videos`] whether
-//!   other courses use the video.
+//!   other courses use the video;
+//! - the operator's audits, long after a run, from the ledger: [`verify`] and [`rollback`].
 
 pub mod commit;
 pub mod compensate;
 pub mod diff;
 pub mod discover;
 pub mod planned_reads;
+pub mod rollback;
 pub mod select_courses;
 pub mod shared_videos;
 pub mod upload;
 pub mod validate;
+pub mod verify;
 pub mod write_back;
 
 use sqlx::AnyPool;

@@ -132,6 +132,9 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
             }
             Checked { problems, write_back: None }
         }
-        CutOver::Course => Checked { problems, write_back: Some(WriteBackRequest { usage_key: video.clone(), edx_video_id: id, branches: unnamed }) },
+        CutOver::Course => Checked {
+            problems,
+            write_back: Some(WriteBackRequest { usage_key: video.clone(), edx_video_id: id, branches: unnamed, replaces: String::new() }),
+        },
     })
 }

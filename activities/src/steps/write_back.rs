@@ -24,6 +24,8 @@ use model::contract::course::{VideoWriteBack, WriteBackOutcome, WriteBackPage, W
 use model::{Branch, CourseKey, UsageKey};
 use sqlx::AnyPool;
 
+use crate::stores::edxval;
+use crate::stores::ledger::{self, Entry};
 use crate::stores::modulestore::{ACTIVE_VERSIONS, Modulestore, OLD_MONGO, STRUCTURES};
 use crate::stores::split_course_index::{self, HeadIndex};
 
@@ -52,7 +54,7 @@ fn current_id(fields: &Document) -> String {
     fields.get_str("edx_video_id").map(str::trim).unwrap_or("").to_string()
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Found {
     Written,
     Already,
@@ -73,6 +75,7 @@ fn record(outcome: &mut WriteBackOutcome, branch: Branch, found: Found) {
 /// and the others go on; a store that fails fails the page, to be retried whole.
 pub async fn write_back_page(modulestore: &Modulestore, sql: &AnyPool, page: &WriteBackPage) -> Result<Vec<VideoWriteBack>, WriteBackError> {
     let course = &page.course_key;
+    record_in_ledger(sql, page).await.map_err(|e| WriteBackError::Store(format!("course {course}: recording the write-backs in the ledger: {e}")))?;
     let answer = |outcome: Result<WriteBackOutcome, WriteBackError>| match outcome {
         Ok(outcome) => Ok(VideoWriteBack::Done(outcome)),
         Err(WriteBackError::Conflict(why)) => Ok(VideoWriteBack::Conflict(why)),
@@ -94,12 +97,11 @@ pub async fn write_back_page(modulestore: &Modulestore, sql: &AnyPool, page: &Wr
         if writers.is_empty() {
             continue;
         }
-        let writes: Vec<(&str, &str)> =
-            writers.iter().map(|&i| (page.videos[i].usage_key.block_id.as_str(), page.videos[i].edx_video_id.as_str())).collect();
+        let writes: Vec<BlockEdit> = writers.iter().map(|&i| BlockEdit::of(&page.videos[i])).collect();
         let failed =
             |e: String| WriteBackError::Store(format!("course {course}: writing {} edx_video_ids back into the {branch} branch: {e}", writes.len()));
         if branch == Branch::Published {
-            let unseen: Vec<&str> = writes.iter().map(|(block_id, _)| *block_id).filter(|id| !drafts.contains_key(*id)).collect();
+            let unseen: Vec<&str> = writes.iter().map(|w| w.block_id).filter(|id| !drafts.contains_key(*id)).collect();
             if !unseen.is_empty() {
                 drafts.extend(draft_versions(modulestore, sql, course, &unseen).await.map_err(failed)?);
             }
@@ -117,6 +119,32 @@ pub async fn write_back_page(modulestore: &Modulestore, sql: &AnyPool, page: &Wr
     outcomes.into_iter().map(answer).collect()
 }
 
+/// The ledger learns of a write-back before it is made: a rollback finds the blocks that still
+/// hold the id, and one whose write never happened holds none.
+async fn record_in_ledger(sql: &AnyPool, page: &WriteBackPage) -> Result<(), sqlx::Error> {
+    let writes: Vec<Entry> = page
+        .videos
+        .iter()
+        .filter(|request| request.replaces.is_empty())
+        .flat_map(|request| {
+            request.branches.iter().map(|branch| Entry {
+                usage_key: request.usage_key.to_string(),
+                branch: branch.to_string(),
+                edx_video_id: request.edx_video_id.clone(),
+                ..Entry::new(&page.course_key, page.run_number, ledger::WRITE_BACK)
+            })
+        })
+        .collect();
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = edxval::begin_write(sql).await?;
+    for entry in &writes {
+        ledger::record(&mut tx, entry).await?;
+    }
+    tx.commit().await
+}
+
 fn conflict(request: &WriteBackRequest, branch: Branch, found: &str) -> String {
     format!(
         "course {}, video {}: the {branch} copy names edx_video_id {found:?} now (an author set it since the diff); \
@@ -128,6 +156,21 @@ fn conflict(request: &WriteBackRequest, branch: Branch, found: &str) -> String {
 /// A split branch's write of one video: what the block showed, or the `edx_video_id` an author
 /// gave it meanwhile.
 type BlockWrite = Result<Found, String>;
+
+/// One video block's edit: its `edx_video_id` goes `from` one value `to` another (a write-back
+/// goes from none to the video's; a rollback, back).
+#[derive(Debug, Clone, Copy)]
+struct BlockEdit<'a> {
+    block_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+}
+
+impl<'a> BlockEdit<'a> {
+    fn of(request: &'a WriteBackRequest) -> Self {
+        Self { block_id: &request.usage_key.block_id, from: &request.replaces, to: &request.edx_video_id }
+    }
+}
 
 /// A draft block's version as `has_changes` reads it (`source_version`, else `update_version`)
 /// now, and the versions it had before the migration wrote it: a published block at one of
@@ -188,7 +231,7 @@ fn unwritten_draft(block: &Document) -> DraftVersion {
     DraftVersion { now, before }
 }
 
-/// Writes each `(block_id, edx_video_id)` into the branch's video blocks that have no id, in one
+/// Makes each edit in the branch's video blocks that show its `from`, in one
 /// new structure version; returns what each block showed and, in the draft branch, each
 /// block's versions (see `DraftVersion`). A published block takes its `source_version` from
 /// `drafts`.
@@ -197,7 +240,7 @@ async fn write_split_blocks(
     sql: &AnyPool,
     course: &CourseKey,
     branch: Branch,
-    writes: &[(&str, &str)],
+    writes: &[BlockEdit<'_>],
     drafts: &BTreeMap<String, DraftVersion>,
 ) -> Result<(Vec<BlockWrite>, BTreeMap<String, DraftVersion>), String> {
     let database = modulestore.database();
@@ -276,7 +319,7 @@ fn next_structure(
     structure: &RawDocument,
     head: ObjectId,
     edits: &Edits<'_>,
-    writes: &[(&str, &str)],
+    writes: &[BlockEdit<'_>],
 ) -> Result<(Option<RawDocumentBuf>, Vec<BlockWrite>, BTreeMap<String, DraftVersion>), String> {
     let raw = |e: bson::raw::Error| e.to_string();
     let now = DateTime::now();
@@ -298,8 +341,8 @@ fn next_structure(
                     match block.as_document().and_then(|document| Some((document, written_block_id(document, writes)?))) {
                         Some((document, block_id)) => {
                             let mut decoded = Document::try_from(document).map_err(raw)?;
-                            for (i, (_, edx_video_id)) in writes.iter().enumerate().filter(|(_, (w, _))| *w == block_id) {
-                                let (result, draft) = write_block(&mut decoded, block_id, edx_video_id, edits, now)?;
+                            for (i, edit) in writes.iter().enumerate().filter(|(_, w)| w.block_id == block_id) {
+                                let (result, draft) = write_block(&mut decoded, edit, edits, now)?;
                                 results[i] = result;
                                 if let Some(draft) = draft {
                                     seen.insert(block_id.to_string(), draft);
@@ -325,24 +368,19 @@ fn next_structure(
 }
 
 /// The block's id, if it is a video block one of `writes` is for.
-fn written_block_id<'a>(block: &'a RawDocument, writes: &[(&str, &str)]) -> Option<&'a str> {
+fn written_block_id<'a>(block: &'a RawDocument, writes: &[BlockEdit<'_>]) -> Option<&'a str> {
     let id = block.get_str("block_id").ok().filter(|_| block.get_str("block_type") == Ok("video"))?;
-    writes.iter().any(|(w, _)| *w == id).then_some(id)
+    writes.iter().any(|w| w.block_id == id).then_some(id)
 }
 
-/// Sets a video block's `edx_video_id` where it has none, with the block's edit info of the new
+/// Sets a video block's `edx_video_id` where it shows the edit's `from`, with the block's edit info of the new
 /// version, as edx-platform's split modulestore records an edit: a draft edit clears
 /// `source_version`; a published block that was in sync with its draft gets the draft's new
 /// version, as a publish would, and one that was not keeps its own. In the draft branch, also
 /// answers the block's versions. The id a block shows is its `fields` over its `defaults`.
 /// A block whose `fields` is not a document fails the whole version: nothing is written.
-fn write_block(
-    block: &mut Document,
-    block_id: &str,
-    edx_video_id: &str,
-    edits: &Edits<'_>,
-    now: DateTime,
-) -> Result<(BlockWrite, Option<DraftVersion>), String> {
+fn write_block(block: &mut Document, edit: &BlockEdit<'_>, edits: &Edits<'_>, now: DateTime) -> Result<(BlockWrite, Option<DraftVersion>), String> {
+    let block_id = edit.block_id;
     if !block.contains_key("fields") {
         block.insert("fields", Document::new());
     }
@@ -355,9 +393,9 @@ fn write_block(
         false => current_id(&defaults),
     };
     match shown {
-        id if id == edx_video_id => return Ok((Ok(Found::Already), draft)),
-        id if !id.is_empty() => return Ok((Err(id), draft)),
-        _ => fields.insert("edx_video_id", edx_video_id),
+        id if id == edit.to => return Ok((Ok(Found::Already), draft)),
+        id if id != edit.from => return Ok((Err(id), draft)),
+        _ => fields.insert("edx_video_id", edit.to),
     };
     let source_version = match edits.branch {
         Branch::Draft => Bson::Null,
@@ -425,7 +463,7 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
         let metadata = document.get_document("metadata").unwrap_or(&empty);
         let found = match current_id(metadata) {
             value if value == request.edx_video_id => Found::Already,
-            value if !value.is_empty() => {
+            value if value != request.replaces => {
                 let branch = if is_draft { Branch::Draft } else { Branch::Published };
                 return Err(WriteBackError::Conflict(conflict(request, branch, &value)));
             }
@@ -461,6 +499,27 @@ async fn write_old_mongo(modulestore: &Modulestore, request: &WriteBackRequest) 
 mod tests {
     use super::*;
 
+    fn set<'a>(block_id: &'a str, to: &'a str) -> BlockEdit<'a> {
+        BlockEdit { block_id, from: "", to }
+    }
+
+    #[test]
+    fn a_rollback_takes_out_only_the_migrations_own_id() {
+        let head = ObjectId::from_bytes([1; 12]);
+        let drafts = BTreeMap::new();
+        let edits = Edits { branch: Branch::Draft, new_version: ObjectId::new(), drafts: &drafts };
+        let undo = [
+            BlockEdit { block_id: "done", from: "ours-3", to: "" },
+            BlockEdit { block_id: "authored", from: "ours-2", to: "" },
+            BlockEdit { block_id: "empty", from: "ours-1", to: "" },
+        ];
+        let (next, results, _) = next_structure(&structure(head), head, &edits, &undo).unwrap();
+        assert!(matches!(results[..], [Ok(Found::Written), Err(ref named), Ok(Found::Already)] if named == "author-set"), "{results:?}");
+        let next = next.expect("one block was taken back").to_document().unwrap();
+        let done = next.get_array("blocks").unwrap()[3].as_document().unwrap();
+        assert_eq!(done.get_document("fields").unwrap().get_str("edx_video_id").unwrap(), "");
+    }
+
     fn video(block_id: &str, fields: Document) -> Document {
         doc! {
             "block_type": "video", "block_id": block_id, "definition": ObjectId::new(), "fields": fields, "defaults": {},
@@ -488,7 +547,7 @@ mod tests {
     fn a_new_version_differs_only_in_the_written_blocks() {
         let (head, new_version) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
         let old = structure(head);
-        let writes = [("empty", "ours-1"), ("authored", "ours-2"), ("done", "ours-3"), ("missing", "ours-4")];
+        let writes = [set("empty", "ours-1"), set("authored", "ours-2"), set("done", "ours-3"), set("missing", "ours-4")];
         let drafts = BTreeMap::new();
         let edits = Edits { branch: Branch::Draft, new_version, drafts: &drafts };
         let (next, results, _) = next_structure(&old, head, &edits, &writes).unwrap();
@@ -521,7 +580,7 @@ mod tests {
         let head = ObjectId::from_bytes([1; 12]);
         let drafts = BTreeMap::new();
         let edits = Edits { branch: Branch::Draft, new_version: ObjectId::new(), drafts: &drafts };
-        let (next, results, _) = next_structure(&structure(head), head, &edits, &[("done", "ours-3"), ("missing", "x")]).unwrap();
+        let (next, results, _) = next_structure(&structure(head), head, &edits, &[set("done", "ours-3"), set("missing", "x")]).unwrap();
         assert!(next.is_none());
         assert!(matches!(results[..], [Ok(Found::Already), Ok(Found::Gone)]));
     }
@@ -535,7 +594,7 @@ mod tests {
         let structure = RawDocumentBuf::from_document(&document).unwrap();
         let drafts = BTreeMap::new();
         let edits = Edits { branch: Branch::Draft, new_version: ObjectId::new(), drafts: &drafts };
-        let Err(error) = next_structure(&structure, head, &edits, &[("broken", "ours")]) else {
+        let Err(error) = next_structure(&structure, head, &edits, &[set("broken", "ours")]) else {
             panic!("a version was made over a broken block");
         };
         assert!(error.contains("video block broken"), "{error}");

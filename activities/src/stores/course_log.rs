@@ -4,7 +4,8 @@
 //!
 //! * `transcript_migrator_course_run`: one row per course run (run number, state, counts,
 //!   start and end);
-//! * `transcript_migrator_video_failure`: every failed video of a run, with its reason.
+//! * `transcript_migrator_video_failure`: every failed video of a run, with its reason;
+//! * `transcript_migrator_ledger`: what each run created (see `ledger`).
 //!
 //! The migration creates its own tables when they are missing; it never alters edx-platform's.
 
@@ -12,6 +13,7 @@ use model::contract::course::{BeginCourseRun, FinishCourseRun, FlagOutcome, Reco
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::edxval::{self, utc_now};
+use super::ledger::{self, Entry};
 
 /// Plain types both SQLite and MySQL/MariaDB take as they are.
 const CREATE: [&str; 2] = [
@@ -40,8 +42,9 @@ const CREATE: [&str; 2] = [
     )",
 ];
 
+/// Creates the course log's tables and the ledger's (`ledger`) where they are missing.
 pub async fn ensure_tables(sql: &AnyPool) -> Result<(), sqlx::Error> {
-    for statement in CREATE {
+    for statement in CREATE.into_iter().chain([ledger::CREATE]) {
         sqlx::query(statement).execute(sql).await?;
     }
     Ok(())
@@ -140,6 +143,23 @@ pub async fn flag(conn: &mut AnyConnection, course: &str) -> Result<Option<bool>
     row.map(|row| row.try_get::<i64, _>(0).map(|v| v == 1)).transpose()
 }
 
+/// Appends a flag row: the newest row decides, as edx-platform's `ConfigurationModel` reads it.
+pub async fn insert_flag(conn: &mut AnyConnection, course: &str, enabled: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, ?, ?, NULL)")
+        .bind(utc_now())
+        .bind(enabled)
+        .bind(course)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// `insert_flag`, for an operator's `flags enable|disable`.
+pub async fn append_flag(sql: &AnyPool, course: &model::CourseKey, enabled: bool) -> Result<(), sqlx::Error> {
+    let mut conn = sql.acquire().await?;
+    insert_flag(&mut conn, &course.to_string(), enabled).await
+}
+
 /// Closes the run and, when it passed and the flag is not on yet, appends an enabled flag row.
 pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutcome, sqlx::Error> {
     let course = finish.course_key.to_string();
@@ -164,15 +184,9 @@ pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutco
     let enabled = flag(&mut tx, &course).await? == Some(true);
     let mut outcome = FlagOutcome { enabled, appended: false };
     if finish.passed && !enabled {
-        sqlx::query(
-            "INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, ?, ?, NULL)",
-        )
-        .bind(utc_now())
-        .bind(true)
-        .bind(&course)
-        .execute(&mut *tx)
-        .await?;
+        insert_flag(&mut tx, &course, true).await?;
         outcome = FlagOutcome { enabled: true, appended: true };
+        ledger::record(&mut tx, &Entry::new(&finish.course_key, finish.run_number, ledger::FLAG)).await?;
     }
     tx.commit().await?;
     Ok(outcome)

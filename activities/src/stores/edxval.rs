@@ -155,6 +155,45 @@ pub async fn create_transcript(conn: &mut AnyConnection, video_id: i64, transcri
     Ok(())
 }
 
+/// Whether any transcript row names the object `key`.
+pub async fn names_object(conn: &mut AnyConnection, key: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("SELECT 1 FROM edxval_videotranscript WHERE transcript = ?").bind(key).fetch_optional(conn).await?.is_some())
+}
+
+/// Deletes the video's transcript row in `language` if it still names `key`; whether it did.
+pub async fn delete_transcript(conn: &mut AnyConnection, video_id: i64, language: &str, key: &str) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM edxval_videotranscript WHERE video_id = ? AND language_code = ? AND transcript = ?")
+        .bind(video_id)
+        .bind(language)
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// What refers to a video in edx-val: (table, rows) of its transcripts, course links and
+/// encodings, where there are any.
+pub async fn video_references(conn: &mut AnyConnection, video_id: i64) -> Result<Vec<(&'static str, usize)>, sqlx::Error> {
+    let mut found = Vec::new();
+    let counts = [
+        ("edxval_videotranscript", "SELECT COUNT(*) FROM edxval_videotranscript WHERE video_id = ?"),
+        ("edxval_coursevideo", "SELECT COUNT(*) FROM edxval_coursevideo WHERE video_id = ?"),
+        ("edxval_encodedvideo", "SELECT COUNT(*) FROM edxval_encodedvideo WHERE video_id = ?"),
+    ];
+    for (table, statement) in counts {
+        let count: i64 = sqlx::query_scalar(statement).bind(video_id).fetch_one(&mut *conn).await?;
+        if count > 0 {
+            found.push((table, count as usize));
+        }
+    }
+    Ok(found)
+}
+
+pub async fn delete_video(conn: &mut AnyConnection, video_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM edxval_video WHERE id = ?").bind(video_id).execute(conn).await?;
+    Ok(())
+}
+
 /// The current UTC time as Django stores a datetime with `USE_TZ = True` on both SQLite and
 /// MySQL: `YYYY-MM-DD HH:MM:SS.ffffff`.
 pub fn utc_now() -> String {

@@ -4,6 +4,7 @@
 pub mod contentstore;
 pub mod course_log;
 pub mod edxval;
+pub mod ledger;
 pub mod modulestore;
 pub mod s3;
 pub mod settings;

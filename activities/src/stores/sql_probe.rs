@@ -23,7 +23,7 @@ pub async fn probe_writes(pool: &AnyPool) -> Result<Vec<String>, String> {
     let now = utc_now();
     let (p, n) = (probe.as_str(), now.as_str());
     // (what is tried, the statement, its values): every row names the probe, no real course.
-    let writes: [(&str, &'static str, Vec<&str>); 6] = [
+    let writes: [(&str, &'static str, Vec<&str>); 10] = [
         (
             "INSERT INTO video_config_coursevideotranscriptenabledflag",
             "INSERT INTO video_config_coursevideotranscriptenabledflag (change_date, enabled, course_id, changed_by_id) VALUES (?, 0, ?, NULL)",
@@ -50,6 +50,16 @@ pub async fn probe_writes(pool: &AnyPool) -> Result<Vec<String>, String> {
             "UPDATE video_config_migrationenqueuedcourse SET modified = ? WHERE course_id = ?",
             vec![n, p],
         ),
+        (
+            "INSERT INTO transcript_migrator_ledger",
+            "INSERT INTO transcript_migrator_ledger (course_id, run_number, kind, usage_key, language_code, branch, edx_video_id, storage_key, \
+             source_file, sha256, size, recorded) VALUES (?, 0, 'check', ?, '', '', ?, ?, '', '', 0, ?)",
+            vec![p, p, p, p, n],
+        ),
+        // What `rollback` does: the ledger's stamp, and the rows it takes back.
+        ("UPDATE transcript_migrator_ledger", "UPDATE transcript_migrator_ledger SET undone = ? WHERE course_id = ?", vec![n, p]),
+        ("DELETE FROM edxval_videotranscript", "DELETE FROM edxval_videotranscript WHERE transcript = ?", vec![p]),
+        ("DELETE FROM edxval_video", "DELETE FROM edxval_video WHERE edx_video_id = ?", vec![p]),
     ];
     for (what, statement, values) in writes {
         let query = values.into_iter().fold(sqlx::query(statement), |query, value| query.bind(value));

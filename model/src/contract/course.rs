@@ -38,6 +38,10 @@ pub struct WriteBackRequest {
     pub usage_key: UsageKey,
     pub edx_video_id: String,
     pub branches: BTreeSet<Branch>,
+    /// The id a copy must show to be written: empty (no id) for a write-back; the migration's
+    /// own id when a rollback takes it out again (`edx_video_id` is then empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub replaces: String,
 }
 
 /// The write-backs of one page of a course's videos: each split branch gets one new structure
@@ -45,6 +49,8 @@ pub struct WriteBackRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WriteBackPage {
     pub course_key: CourseKey,
+    /// The course run in the course log, for the ledger (0 for a page written on its own).
+    pub run_number: u32,
     pub videos: Vec<WriteBackRequest>,
 }
 

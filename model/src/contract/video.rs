@@ -36,6 +36,11 @@ pub struct CommitRequest {
     pub edx_video_id: String,
     /// Storage key of each uploaded transcript, by language code.
     pub transcripts: BTreeMap<String, String>,
+    /// Where each of them came from, with the SHA-256 and size of what was uploaded: the
+    /// ledger keeps them, for `report`, `verify` and `rollback`.
+    pub sources: BTreeMap<String, TranscriptRef>,
+    /// The course run in the course log (0 for a video migrated on its own).
+    pub run_number: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
