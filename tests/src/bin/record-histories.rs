@@ -20,6 +20,11 @@ use workflows::migrate_courses::{BatchResult, MigrateCourses};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // The worker's warnings (a workflow task that fails, say) go to stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
     let plan = Plan { seed: 5, bulk_courses: 2, videos_per_course: 3, languages_per_video: 2, cues_per_transcript: 5, ..Plan::default() };
     let (settings, _, manifest) = seed_isolated("hist", plan).await;
     let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
@@ -42,7 +47,7 @@ async fn main() {
         let cli = OperatorCli::new(&[("QUEUE", &queue), ("BATCH", &batch), ("COURSE", &sound)]);
         tokio::time::sleep(Duration::from_secs(2)).await;
         cli.run("pause", "", &[]);
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(Duration::from_secs(std::env::var("TUNE_AFTER").ok().and_then(|v| v.parse().ok()).unwrap_or(3))).await;
         cli.run("tune", "", &[]);
         cli.run("resume", "", &[]);
         let handle = client.get_workflow_handle::<MigrateCourses>(&batch);
