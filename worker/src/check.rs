@@ -148,5 +148,6 @@ async fn temporal(config: &Config) -> anyhow::Result<String> {
         "namespace {state}, but it lacks search attributes the workflows set, so every run would stall on its first task; fix: {}",
         fixes.join("; ")
     );
-    Ok(format!("namespace {state}, search attributes CourseKey, DryRun, MigrationState registered"))
+    let transport = if config.temporal.uses_tls() { "over TLS" } else { "in the clear" };
+    Ok(format!("{} {transport}: namespace {state}, search attributes CourseKey, DryRun, MigrationState registered", config.temporal.address))
 }

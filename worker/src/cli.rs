@@ -12,8 +12,22 @@ use crate::{check, commands, config};
 /// The version, and the git revision it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("MIGRATOR_GIT_REVISION"), ")");
 
+/// Every setting, for `--help` (`docs/operating.md` explains each; a test keeps both in step).
+const SETTINGS: &str = "Settings (the environment, or the --env-file; the environment wins):
+  modulestore    MODULESTORE_MONGODB_URI, MODULESTORE_DB
+  contentstore   CONTENTSTORE_MONGODB_URI, CONTENTSTORE_DB
+  S3             S3_BUCKET, S3_REGION, S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                 S3_LOCATION, TRANSCRIPTS_DIRECTORY_PREFIX, S3_SERVER_SIDE_ENCRYPTION, S3_SSE_KMS_KEY_ID
+  edx-val SQL    EDXVAL_DATABASE_URL
+  Temporal       TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TEMPORAL_API_KEY, TEMPORAL_TLS,
+                 TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
+                 TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_DISABLE_HOST_VERIFICATION, TEMPORAL_PROFILE,
+                 TEMPORAL_CONFIG_FILE, TEMPORAL_GRPC_META_*
+  worker         MAX_CONCURRENT_ACTIVITIES, MONGO_READS_PER_SECOND, S3_REQUESTS_PER_SECOND
+  logs           LOG_FORMAT, RUST_LOG";
+
 #[derive(Parser)]
-#[command(name = "transcript-migrator", version = VERSION)]
+#[command(name = "transcript-migrator", version = VERSION, after_help = SETTINGS)]
 #[command(about = "Moves Open edX video transcripts from the MongoDB contentstore to S3 and edx-val")]
 struct Args {
     /// KEY=VALUE file with the settings; the process environment overrides it.
@@ -271,6 +285,24 @@ async fn list_courses(config: &config::Config) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_lists_every_documented_setting() {
+        use clap::CommandFactory;
+        let help = Args::command().render_long_help().to_string();
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operating.md")).unwrap();
+        let table = docs.split("| setting | meaning | default |").nth(1).unwrap().split("\n\n").next().unwrap();
+        let mut named = 0;
+        for row in table.lines().filter(|l| l.starts_with("| `")) {
+            let first = row.split(" | ").next().unwrap();
+            for name in first.split('`').skip(1).step_by(2).filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c == '*')) {
+                let name = name.trim_end_matches("_PATH").trim_end_matches('*');
+                assert!(help.contains(name), "--help does not list {name}");
+                named += 1;
+            }
+        }
+        assert!(named > 20, "the settings table was read ({named} names)");
+    }
 
     #[test]
     fn every_command_parses() {

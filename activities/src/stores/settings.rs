@@ -53,6 +53,8 @@ pub enum SettingsError {
     NotARate { key: &'static str, value: String },
     #[error("{key}={value:?}: {why}")]
     Invalid { key: &'static str, value: String, why: &'static str },
+    #[error("the Temporal settings: {0}")]
+    Temporal(String),
 }
 
 /// A per-second rate limit: unset, empty or 0 for none.
@@ -84,21 +86,23 @@ impl Env {
         Ok(Self(Self::parse_file(path)?))
     }
 
+    /// A dotenv file, as `dotenvy` (the maintained parser) reads it: comments, `export`,
+    /// single quotes (taken as they are), double quotes (with escapes and `${VAR}`), and
+    /// values that run over several lines inside quotes.
     fn parse_file(path: &Path) -> Result<BTreeMap<String, String>, SettingsError> {
         let display = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::File { path: display.clone(), source })?;
         let mut values = BTreeMap::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (key, value) = line
-                .strip_prefix("export ")
-                .unwrap_or(line)
-                .split_once('=')
-                .ok_or_else(|| SettingsError::Syntax { path: display.clone(), line: i + 1 })?;
-            values.insert(key.trim().to_string(), value.trim().to_string());
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            match item {
+                Ok((key, value)) => values.insert(key, value),
+                Err(dotenvy::Error::LineParse(bad, _)) => {
+                    let first = bad.lines().next().unwrap_or_default();
+                    let line = text.lines().position(|l| l.trim() == first.trim()).map_or(0, |i| i + 1);
+                    return Err(SettingsError::Syntax { path: display, line });
+                }
+                Err(error) => return Err(SettingsError::File { path: display, source: std::io::Error::other(error.to_string()) }),
+            };
         }
         Ok(values)
     }
@@ -113,6 +117,11 @@ impl Env {
 
     pub fn or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
         self.get(key).unwrap_or(default)
+    }
+
+    /// Every value, the process environment's over the env file's.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn set(&mut self, key: &str, value: &str) {
@@ -305,14 +314,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("settings-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.env");
-        std::fs::write(&good, "# stack\nS3_BUCKET=b\nexport S3_REGION = eu-west-1\n\nEMPTY=\n").unwrap();
+        let text = "# stack\nS3_BUCKET=b # the bucket\nexport S3_REGION=eu-west-1\n\nEMPTY=\nQUOTED=\"a b#c\"\nRAW='p$ss \\n'\n";
+        std::fs::write(&good, text).unwrap();
         let env = Env::from_file_only(&good).unwrap();
-        assert_eq!(env.get("S3_BUCKET"), Some("b"));
+        assert_eq!(env.get("S3_BUCKET"), Some("b"), "a comment after a value is not part of it");
         assert_eq!(env.get("S3_REGION"), Some("eu-west-1"));
+        assert_eq!(env.get("QUOTED"), Some("a b#c"));
+        assert_eq!(env.get("RAW"), Some("p$ss \\n"), "single quotes keep a secret as it is");
         assert_eq!(env.get("EMPTY"), None);
         assert!(matches!(env.require("MODULESTORE_MONGODB_URI"), Err(SettingsError::Missing { .. })));
         let bad = dir.join("bad.env");
         std::fs::write(&bad, "A=1\nnot a pair\n").unwrap();
+        let error = Env::from_file_only(&bad).unwrap_err();
+        assert_eq!(error.to_string(), format!("{}:2: expected KEY=VALUE", bad.display()));
         assert!(matches!(Env::from_file_only(&bad), Err(SettingsError::Syntax { line: 2, .. })));
         std::fs::remove_dir_all(dir).unwrap();
     }
