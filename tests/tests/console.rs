@@ -1,7 +1,8 @@
 //! Operating a migration only through `transcript-migrator`'s own commands, as a process of its
 //! own against a worker process: start, pause, tune (a bad value refused), resume, watch,
 //! report, verify (passing, then naming each video whose object, row or source was altered),
-//! rollback (previewed, done, done again) and a second migration.
+//! rollback (previewed, done, done again) and a second migration; and a course migrated with
+//! `--cut-over later`, whose learners switch only at its `cut-over`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
@@ -92,13 +93,13 @@ async fn change_asset(settings: &StoreSettings, course: &CourseKey, name: &str, 
 
 #[tokio::test]
 async fn a_migration_operated_only_through_the_commands() {
-    let plan = Plan { showcase: false, bulk_courses: 3, videos_per_course: 4, languages_per_video: 2, ..Plan::default() };
+    let plan = Plan { showcase: false, bulk_courses: 4, videos_per_course: 4, languages_per_video: 2, ..Plan::default() };
     let (settings, _, manifest) = seed_isolated("console", plan).await;
     let queue = format!("test-{}", unique_tag("cq"));
     let log = std::env::temp_dir().join(format!("{queue}.log"));
     let mut worker = WorkerProcess::start(BINARY.as_ref(), &settings, &queue, &log);
     let courses: Vec<&ManifestCourse> = manifest.courses.iter().collect();
-    assert_eq!(courses.len(), 3);
+    assert_eq!(courses.len(), 4);
     let keys: Vec<&str> = courses.iter().map(|c| c.course_key.as_str()).collect();
     let before: Vec<State> = futures::future::join_all(courses.iter().map(|c| state(&settings, c))).await;
     let run = |args: &[&str]| ok(&settings, &queue, args);
@@ -106,7 +107,7 @@ async fn a_migration_operated_only_through_the_commands() {
     // Start paused-able: one course and one video at a time, so that a pause finds work left.
     let batch = format!("console-{}", unique_tag("b"));
     let mut start = vec!["start", "--id", &batch, "--max-courses-in-flight", "1", "--max-videos-in-flight-per-course", "1"];
-    start.extend(&keys);
+    start.extend(&keys[..3]);
     assert!(run(&start).contains(&format!("started batch {batch}")));
     let paused = run(&["pause", &batch]);
     assert!(paused.contains("PAUSED"), "{paused}");
@@ -215,6 +216,28 @@ async fn a_migration_operated_only_through_the_commands() {
     assert_eq!(verified.matches(": verified:").count(), 2, "{verified}");
     assert!(!verified.contains(": verified: 0 transcripts"), "the second migration created what the rollback took back: {verified}");
     assert_eq!(run(&["flags", "show", keys[1]]).trim(), format!("{}: on", keys[1]));
+
+    // Course 3, migrated and validated without switching its learners, then cut over.
+    let later = format!("{batch}-later");
+    run(&["start", "--id", &later, "--cut-over", "later", keys[3]]);
+    let watched = run(&["watch", &later, "--interval", "1"]);
+    assert!(watched.lines().last().unwrap().contains("(1 passed"), "{watched}");
+    let validated = state(&settings, courses[3]).await;
+    assert_eq!((&validated.blocks, validated.flag), (&before[3].blocks, false), "no block and no flag switched yet");
+    assert!(validated.rows.values().any(|rows| !rows.is_empty()), "the transcripts are in edx-val");
+    let verified = run(&["verify", keys[3]]);
+    assert!(verified.contains("awaiting its cut-over: 4 videos") && verified.trim().ends_with("flag unset"), "{verified}");
+    let switched = run(&["cut-over", keys[3]]);
+    assert!(switched.contains("switched: 4 videos") && switched.contains("flag on"), "{switched}");
+    let after = state(&settings, courses[3]).await;
+    assert!(after.flag);
+    for (video, ids) in &after.blocks {
+        let expected = &courses[3].videos.iter().find(|v| &v.usage_key == video).unwrap().target_edx_video_id;
+        assert!(ids.iter().all(|id| id == expected), "{video}: {ids:?}");
+    }
+    assert!(run(&["verify", keys[3]]).contains(": verified: 8 transcripts of 4 videos; flag on"));
+    let again = cli(&settings, &queue, &["cut-over", keys[3]]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stdout).contains("ended succeeded"), "a second cut-over is refused");
 
     worker.stop();
     clean_up(&settings).await;

@@ -116,6 +116,10 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Switch the learners of courses migrated with `--cut-over later`, once they validate again.
+    CutOver {
+        courses: Vec<String>,
+    },
     /// Show, enable (only for a course that verifies) or disable courses' transcript flags.
     Flags {
         #[arg(value_enum)]
@@ -245,6 +249,11 @@ async fn operate(config: &config::Config, command: Command) -> anyhow::Result<bo
             let courses = courses(&given, false, &stores.edxval).await?;
             commands::rollback::run(&client().await?, &stores, &courses, dry_run).await?;
             Ok(true)
+        }
+        Command::CutOver { courses: given } => {
+            let stores = commands::stores(config).await?;
+            let courses = courses(&given, false, &stores.edxval).await?;
+            commands::cut_over::run(&client().await?, &stores, &courses).await
         }
         Command::Flags { action, courses: given } => {
             let stores = commands::stores(config).await?;

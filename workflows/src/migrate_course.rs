@@ -539,7 +539,9 @@ impl MigrateCourse {
                 break;
             }
         }
-        if carried.counts.passed() && !write_backs.is_empty() {
+        if input.cut_over == CutOver::Later {
+            carried.counts.awaiting_cut_over = write_backs.len() as u32;
+        } else if carried.counts.passed() && !write_backs.is_empty() {
             Self::set_stage(ctx, "cut over");
             let mut failures = Vec::new();
             let mut rest = write_backs.into_iter().enumerate().peekable();
@@ -562,6 +564,7 @@ impl MigrateCourse {
             run_number: carried.run_number,
             counts: carried.counts.clone(),
             passed: carried.counts.passed(),
+            switched: input.cut_over != CutOver::Later,
         };
         steps
             .activity(FinishRun, finish, format!("close the course log of {course}"))

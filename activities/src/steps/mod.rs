@@ -6,10 +6,12 @@
 //! - a video's transaction: [`diff`], [`upload`], [`commit`], [`compensate`]; the bytes the
 //!   diff read wait for the upload in [`planned_reads`], and it asks [`shared_videos`] whether
 //!   other courses use the video;
-//! - the operator's audits, long after a run, from the ledger: [`verify`] and [`rollback`].
+//! - the operator's, long after a run: [`verify`] and [`rollback`] (from the ledger), and
+//!   [`cut_over`] for a course migrated with `"cut_over": false`.
 
 pub mod commit;
 pub mod compensate;
+pub mod cut_over;
 pub mod diff;
 pub mod discover;
 pub mod planned_reads;

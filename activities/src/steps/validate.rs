@@ -132,7 +132,7 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
             }
             Checked { problems, write_back: None }
         }
-        CutOver::Course => Checked {
+        CutOver::Course | CutOver::Later => Checked {
             problems,
             write_back: Some(WriteBackRequest { usage_key: video.clone(), edx_video_id: id, branches: unnamed, replaces: String::new() }),
         },

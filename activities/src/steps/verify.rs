@@ -35,6 +35,9 @@ pub struct Verified {
     pub flag: Option<bool>,
     /// A rollback took back the newest run that created anything.
     pub rolled_back: bool,
+    /// The last run ended `validated`: the blocks that do not name their video yet wait for
+    /// the `cut-over` (counted here, not problems).
+    pub awaiting_cut_over: Option<u32>,
     pub problems: Vec<Problem>,
 }
 
@@ -54,6 +57,12 @@ pub async fn last_run(sql: &sqlx::AnyPool, course: &CourseKey) -> Result<Option<
 pub fn rolled_back(entries: &[Entry]) -> bool {
     let newest = entries.iter().map(|e| e.run_number).max();
     newest.is_some_and(|run| entries.iter().filter(|e| e.run_number == run).all(|e| e.undone.is_some()))
+}
+
+/// Whether the course's last run ended `validated` (`"cut_over": false`): its blocks and flag
+/// wait for the operator's `cut-over`.
+pub fn awaiting_cut_over(last_run: Option<&(u32, String)>) -> bool {
+    last_run.is_some_and(|(_, state)| state == "validated")
 }
 
 /// Whether the flag should be on: the newest run passed, and no rollback took it back.
@@ -129,10 +138,16 @@ pub async fn verify_course(stores: &Stores<'_>, course: &CourseKey) -> Result<Ve
         }
     }
     drop(conn);
-    // The blocks name their edx-val video.
+    // The blocks name their edx-val video (or, before the cut-over, none yet).
+    let waiting = awaiting_cut_over(last_run.as_ref());
+    verified.awaiting_cut_over = waiting.then_some(0);
     for (video, edx_video_id) in &videos {
         verified.videos += 1;
         let Some(unit) = units.get(*video) else { continue };
+        if waiting && unit.copies.iter().any(|c| c.fields.edx_video_id.is_empty()) {
+            *verified.awaiting_cut_over.get_or_insert(0) += 1;
+            continue;
+        }
         for copy in unit.copies.iter().filter(|c| c.fields.edx_video_id != *edx_video_id) {
             verified.problems.push(problem(
                 video,

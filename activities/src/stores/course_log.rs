@@ -160,6 +160,26 @@ pub async fn append_flag(sql: &AnyPool, course: &model::CourseKey, enabled: bool
     insert_flag(&mut conn, &course.to_string(), enabled).await
 }
 
+/// A validated run's cut-over is done: the flag goes on (with its ledger row) unless it is on,
+/// and the run is closed `succeeded`; answers whether a flag row was appended.
+pub async fn switch_on(sql: &AnyPool, course: &model::CourseKey, run_number: u32) -> Result<bool, sqlx::Error> {
+    let course_id = course.to_string();
+    let mut tx = edxval::begin_write(sql).await?;
+    let appended = flag(&mut tx, &course_id).await? != Some(true);
+    if appended {
+        insert_flag(&mut tx, &course_id, true).await?;
+        ledger::record(&mut tx, &Entry::new(course, run_number, ledger::FLAG)).await?;
+    }
+    sqlx::query("UPDATE transcript_migrator_course_run SET state = 'succeeded', finished = ? WHERE course_id = ? AND run_number = ?")
+        .bind(utc_now())
+        .bind(&course_id)
+        .bind(i64::from(run_number))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(appended)
+}
+
 /// Closes the run and, when it passed and the flag is not on yet, appends an enabled flag row.
 pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutcome, sqlx::Error> {
     let course = finish.course_key.to_string();
@@ -169,7 +189,11 @@ pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutco
         "UPDATE transcript_migrator_course_run SET state = ?, finished = ?, videos = ?, videos_migrated = ?, videos_failed = ?, \
          transcripts_migrated = ?, validation_failures = ?, counts = ? WHERE course_id = ? AND run_number = ?",
     )
-    .bind(if finish.passed { "succeeded" } else { "failed" })
+    .bind(match (finish.passed, finish.switched) {
+        (true, true) => "succeeded",
+        (true, false) => "validated",
+        (false, _) => "failed",
+    })
     .bind(utc_now())
     .bind(i64::from(counts.videos))
     .bind(i64::from(counts.migrated))
@@ -183,7 +207,7 @@ pub async fn finish(sql: &AnyPool, finish: &FinishCourseRun) -> Result<FlagOutco
     .await?;
     let enabled = flag(&mut tx, &course).await? == Some(true);
     let mut outcome = FlagOutcome { enabled, appended: false };
-    if finish.passed && !enabled {
+    if finish.passed && finish.switched && !enabled {
         insert_flag(&mut tx, &course, true).await?;
         outcome = FlagOutcome { enabled: true, appended: true };
         ledger::record(&mut tx, &Entry::new(&finish.course_key, finish.run_number, ledger::FLAG)).await?;

@@ -83,7 +83,7 @@ pub struct VideoFailure {
 /// When a course's learners switch to edx-val. Today's LMS serves edx-val's transcript as soon
 /// as the published block names an `edx_video_id` that edx-val has the language for, so the
 /// switch is the write-back into the published branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CutOver {
     /// The whole course at one moment: the ids are written into the blocks only after every
@@ -92,6 +92,31 @@ pub enum CutOver {
     Course,
     /// Each video as soon as its page has migrated: the ids are written page by page.
     Video,
+    /// Not in this run (`"cut_over": false`): the course is migrated and validated, and its
+    /// learners switch when an operator runs `cut-over` on it, which validates it again.
+    Later,
+}
+
+/// `"course"`, `"video"`, `"later"`, or `false` (later) and `true` (course).
+impl<'de> Deserialize<'de> for CutOver {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Switch(bool),
+            Name(String),
+        }
+        match Given::deserialize(deserializer)? {
+            Given::Switch(true) => Ok(CutOver::Course),
+            Given::Switch(false) => Ok(CutOver::Later),
+            Given::Name(name) => match name.as_str() {
+                "course" => Ok(CutOver::Course),
+                "video" => Ok(CutOver::Video),
+                "later" => Ok(CutOver::Later),
+                other => Err(serde::de::Error::custom(format!("cut_over {other:?}: expected \"course\", \"video\", \"later\" or false"))),
+            },
+        }
+    }
 }
 
 /// One page of a course's validation.
@@ -142,6 +167,9 @@ pub struct CourseCounts {
     /// Videos whose blocks got their `edx_video_id` at the course's cut-over.
     #[serde(default)]
     pub switched_at_cut_over: u32,
+    /// `"cut_over": false`: videos that validated and whose blocks wait for the `cut-over`.
+    #[serde(default)]
+    pub awaiting_cut_over: u32,
     pub validated_videos: u32,
     pub validated_transcripts: u32,
     pub validation_failures: u32,
@@ -176,6 +204,14 @@ pub struct FinishCourseRun {
     pub counts: CourseCounts,
     /// Every video migrated and validated: the course's flag may be switched on.
     pub passed: bool,
+    /// The course's learners were switched in this run: false with `"cut_over": false`, whose
+    /// run ends `validated`, its flag left as it is.
+    #[serde(default = "switched_by_default")]
+    pub switched: bool,
+}
+
+fn switched_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -184,4 +220,21 @@ pub struct FlagOutcome {
     pub enabled: bool,
     /// Whether this run appended that row (false when it was already enabled).
     pub appended: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_over_reads_its_names_and_false() {
+        let read = |json: &str| serde_json::from_str::<CutOver>(json);
+        assert_eq!(read("\"course\"").unwrap(), CutOver::Course);
+        assert_eq!(read("\"video\"").unwrap(), CutOver::Video);
+        assert_eq!(read("false").unwrap(), CutOver::Later);
+        assert_eq!(read("\"later\"").unwrap(), CutOver::Later);
+        assert_eq!(read("true").unwrap(), CutOver::Course);
+        assert!(read("\"never\"").unwrap_err().to_string().contains("expected"));
+        assert_eq!(serde_json::to_string(&CutOver::Later).unwrap(), "\"later\"");
+    }
 }

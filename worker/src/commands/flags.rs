@@ -1,6 +1,6 @@
 //! `flags show|enable|disable`: the courses' `CourseVideoTranscriptEnabledFlag`, which older
 //! releases read to switch a course's learners to edx-val. `enable` appends a row only for a
-//! course that verifies.
+//! course that verifies; for one whose run waits for its cut-over, it runs the cut-over.
 
 use activities::steps::verify::verify_course;
 use activities::stores::course_log;
@@ -37,6 +37,12 @@ pub async fn run(stores: &MigrationActivities, action: FlagAction, courses: &[Co
             }
             FlagAction::Enable => {
                 let verified = verify_course(&stores.stores(), course).await.map_err(|e| anyhow::anyhow!("course {course}: {e}"))?;
+                if verified.awaiting_cut_over.is_some() {
+                    // A course migrated with "cut_over": false switches as a whole: blocks and flag.
+                    println!("{course}: its last run waits for its cut-over; cutting it over");
+                    all_done &= super::cut_over::run_one(stores, course).await?;
+                    continue;
+                }
                 let problems: Vec<_> = verified.problems.iter().filter(|p| !p.about_flag).collect();
                 if problems.is_empty() {
                     course_log::append_flag(sql, course, true).await?;

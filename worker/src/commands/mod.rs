@@ -1,8 +1,10 @@
 //! The operator's commands, one file each: they build the workflows' inputs and ids, so that no
 //! one writes JSON. `start` a batch; `status` and `watch` it; `pause`, `resume` and `tune` it
-//! (`steer`); `report`, `verify` and `rollback` a course from the ledger; and `flags`.
+//! (`steer`); `report`, `verify` and `rollback` a course from the ledger; `cut-over` a course
+//! migrated with `"cut_over": false`; and `flags`.
 //! Each is a convenience over the `temporal` CLI recipes of `docs/operating.md`, which stay valid.
 
+pub mod cut_over;
 pub mod flags;
 pub mod report;
 pub mod rollback;

@@ -38,8 +38,9 @@ pub struct Start {
     /// Each course starts at most this many videos per minute (0: no limit).
     #[arg(long, default_value_t = 0)]
     pub videos_per_minute: u32,
-    /// Switch learners per `course` (after the whole course validated) or per `video`.
-    #[arg(long, value_parser = ["course", "video"], default_value = "course")]
+    /// Switch learners per `course` (after the whole course validated), per `video`, or
+    /// `later` (migrate and validate only; `cut-over` switches them).
+    #[arg(long, value_parser = ["course", "video", "later"], default_value = "course")]
     pub cut_over: String,
     /// A language with no source file, or an empty one, fails its video.
     #[arg(long)]
@@ -68,7 +69,11 @@ impl Start {
         input.max_videos_in_flight_per_course = self.max_videos_in_flight_per_course;
         input.max_videos_in_flight = self.max_videos_in_flight;
         input.videos_per_minute = self.videos_per_minute;
-        input.cut_over = if self.cut_over == "video" { CutOver::Video } else { CutOver::Course };
+        input.cut_over = match self.cut_over.as_str() {
+            "video" => CutOver::Video,
+            "later" => CutOver::Later,
+            _ => CutOver::Course,
+        };
         input.strict = self.strict;
         Ok(input)
     }

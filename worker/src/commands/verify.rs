@@ -14,7 +14,11 @@ pub async fn run(stores: &MigrationActivities, courses: &[CourseKey]) -> anyhow:
             Some(false) => "off",
             None => "unset",
         };
-        let rolled_back = if verified.rolled_back { " (rolled back)" } else { "" };
+        let rolled_back = match (verified.rolled_back, verified.awaiting_cut_over) {
+            (true, _) => " (rolled back)".to_string(),
+            (false, Some(videos)) => format!(" (awaiting its cut-over: {videos} videos)"),
+            (false, None) => String::new(),
+        };
         match verified.problems.is_empty() {
             true => {
                 println!("course {course}: verified{rolled_back}: {} transcripts of {} videos; flag {flag}", verified.transcripts, verified.videos)
