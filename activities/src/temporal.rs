@@ -18,6 +18,7 @@ use sqlx::AnyPool;
 use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError, activities};
 
+use crate::metrics::MigrationMetrics;
 use crate::steps::Stores;
 use crate::steps::planned_reads::PlannedReads;
 use crate::steps::shared_videos::OtherCourses;
@@ -38,6 +39,7 @@ pub struct MigrationActivities {
     pub other_courses: OtherCourses,
     /// Set once this worker has made sure the migration's own tables exist.
     pub tables: tokio::sync::OnceCell<()>,
+    pub metrics: Arc<MigrationMetrics>,
 }
 
 impl MigrationActivities {
@@ -45,6 +47,12 @@ impl MigrationActivities {
     /// its own commits into the ledger before any course run has created it.
     async fn own_tables(&self) -> Result<(), sqlx::Error> {
         self.tables.get_or_try_init(|| course_log::ensure_tables(&self.edxval)).await.map(|_| ())
+    }
+
+    /// Runs a step (see `run_step`), counted as running meanwhile.
+    async fn step<T>(&self, ctx: &ActivityContext, work: impl Future<Output = Result<T, StepFailure>>) -> Result<T, ActivityError> {
+        let _running = self.metrics.step_running(&ctx.info().activity_type);
+        run_step(ctx, work).await
     }
 
     pub fn stores(&self) -> Stores<'_> {
@@ -96,7 +104,7 @@ impl From<UploadError> for StepFailure {
 /// Runs a step's work until shortly before Temporal gives up on the activity (its start-to-close
 /// deadline), then fails it so that Temporal retries: a call that a network black hole
 /// swallowed would otherwise hold one of the worker's activity slots for ever.
-async fn step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, StepFailure>>) -> Result<T, ActivityError> {
+async fn run_step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, StepFailure>>) -> Result<T, ActivityError> {
     let info = ctx.info();
     let Some(deadline) = info.deadline else { return Ok(work.await?) };
     let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
@@ -117,9 +125,10 @@ async fn step<T>(ctx: &ActivityContext, work: impl Future<Output = Result<T, Ste
 impl MigrationActivities {
     #[activity(name = "diff_video")]
     pub async fn diff(self: Arc<Self>, ctx: ActivityContext, unit: VideoUnit) -> Result<VideoPlan, ActivityError> {
-        let plan =
-            step(&ctx, async { diff::diff_video(&self.stores(), &self.other_courses, &unit, &self.planned_reads).await.map_err(StepFailure::store) })
-                .await?;
+        let plan = self
+            .step(&ctx, async { diff::diff_video(&self.stores(), &self.other_courses, &unit, &self.planned_reads).await.map_err(StepFailure::store) })
+            .await?;
+        plan.failures.iter().chain(&plan.skipped).for_each(|problem| self.metrics.problem(&problem.kind));
         if plan.failures.is_empty() && plan.migrate.is_empty() {
             let video = &unit.usage_key;
             tracing::info!(course_key = %video.course, usage_key = %video, edx_video_id = %plan.edx_video_id, "video has nothing to migrate");
@@ -130,7 +139,7 @@ impl MigrationActivities {
     #[activity(name = "upload_transcript")]
     pub async fn upload(self: Arc<Self>, ctx: ActivityContext, request: UploadRequest) -> Result<Uploaded, ActivityError> {
         let UploadRequest { unit, language, planned, key } = &request;
-        step(&ctx, async {
+        self.step(&ctx, async {
             Ok(upload::upload_transcript(&self.contentstore, &self.bucket, &self.planned_reads, unit, language, planned, key).await?)
         })
         .await
@@ -139,16 +148,17 @@ impl MigrationActivities {
     #[activity(name = "commit_video")]
     pub async fn commit(self: Arc<Self>, ctx: ActivityContext, request: CommitRequest) -> Result<CommitOutcome, ActivityError> {
         let video = &request.usage_key;
-        let committed = step(&ctx, async {
-            let committed = async {
-                self.own_tables().await?;
-                commit::commit_video(&self.edxval, &request).await
-            };
-            committed.await.map_err(|e| {
-                StepFailure::retryable("CommitFailed", format!("course {}, video {video}: edx-val transaction rolled back: {e}", video.course))
+        let (committed, created) = self
+            .step(&ctx, async {
+                let committed = async {
+                    self.own_tables().await?;
+                    commit::commit_video(&self.edxval, &request).await
+                };
+                committed.await.map_err(|e| {
+                    StepFailure::retryable("CommitFailed", format!("course {}, video {video}: edx-val transaction rolled back: {e}", video.course))
+                })
             })
-        })
-        .await?;
+            .await?;
         tracing::info!(
             course_key = %video.course,
             usage_key = %video,
@@ -157,17 +167,20 @@ impl MigrationActivities {
             kept_users = committed.kept_users.len(),
             "video migrated"
         );
+        if created.transcripts > 0 {
+            self.metrics.committed(created.transcripts, created.bytes);
+        }
         Ok(committed)
     }
 
     #[activity(name = "compensate_delete")]
     pub async fn compensate(self: Arc<Self>, ctx: ActivityContext, request: CompensateRequest) -> Result<Vec<String>, ActivityError> {
-        step(&ctx, async { compensate::compensate(&self.bucket, &self.edxval, &request.keys).await.map_err(StepFailure::store) }).await
+        self.step(&ctx, async { compensate::compensate(&self.bucket, &self.edxval, &request.keys).await.map_err(StepFailure::store) }).await
     }
 
     #[activity(name = "discover_videos")]
     pub async fn discover(self: Arc<Self>, ctx: ActivityContext, request: PageRequest) -> Result<DiscoveredPage, ActivityError> {
-        step(&ctx, async {
+        self.step(&ctx, async {
             let course = &request.course_key;
             discover::discover(&self.modulestore, &request).await.map_err(|e| StepFailure::store(format!("course {course}: modulestore: {e}")))
         })
@@ -176,7 +189,7 @@ impl MigrationActivities {
 
     #[activity(name = "write_back_edx_video_ids")]
     pub async fn write_back(self: Arc<Self>, ctx: ActivityContext, page: WriteBackPage) -> Result<Vec<VideoWriteBack>, ActivityError> {
-        step(&ctx, async {
+        self.step(&ctx, async {
             self.own_tables().await.map_err(|e| StepFailure::store(format!("course {}: the ledger: {e}", page.course_key)))?;
             write_back::write_back_page(&self.modulestore, &self.edxval, &page).await.map_err(StepFailure::store)
         })
@@ -185,7 +198,7 @@ impl MigrationActivities {
 
     #[activity(name = "validate_videos")]
     pub async fn validate(self: Arc<Self>, ctx: ActivityContext, request: ValidateRequest) -> Result<ValidatedPage, ActivityError> {
-        step(&ctx, async {
+        self.step(&ctx, async {
             let course = &request.page.course_key;
             validate::validate(&self.stores(), &request).await.map_err(|e| StepFailure::store(format!("course {course}: {e}")))
         })
@@ -194,12 +207,14 @@ impl MigrationActivities {
 
     #[activity(name = "begin_course_run")]
     pub async fn begin_course_run(self: Arc<Self>, ctx: ActivityContext, run: BeginCourseRun) -> Result<u32, ActivityError> {
-        step(&ctx, async { course_log::begin(&self.edxval, &run).await.map_err(|e| course_log_failure(&run.course_key, e)) }).await
+        self.step(&ctx, async { course_log::begin(&self.edxval, &run).await.map_err(|e| course_log_failure(&run.course_key, e)) }).await
     }
 
     #[activity(name = "record_course_run_failures")]
     pub async fn record_failures(self: Arc<Self>, ctx: ActivityContext, record: RecordFailures) -> Result<(), ActivityError> {
-        step(&ctx, async { course_log::record_failures(&self.edxval, &record).await.map_err(|e| course_log_failure(&record.course_key, e)) }).await?;
+        self.step(&ctx, async { course_log::record_failures(&self.edxval, &record).await.map_err(|e| course_log_failure(&record.course_key, e)) })
+            .await?;
+        self.metrics.videos_failed(record.failures.len() as u64);
         for failure in &record.failures {
             tracing::warn!(course_key = %record.course_key, usage_key = %failure.usage_key, run_number = record.run_number, reason = %failure.message, "video failed");
         }
@@ -209,7 +224,7 @@ impl MigrationActivities {
     #[activity(name = "finish_course_run")]
     pub async fn finish_course_run(self: Arc<Self>, ctx: ActivityContext, finish: FinishCourseRun) -> Result<FlagOutcome, ActivityError> {
         let flag =
-            step(&ctx, async { course_log::finish(&self.edxval, &finish).await.map_err(|e| course_log_failure(&finish.course_key, e)) }).await?;
+            self.step(&ctx, async { course_log::finish(&self.edxval, &finish).await.map_err(|e| course_log_failure(&finish.course_key, e)) }).await?;
         let counts = &finish.counts;
         tracing::info!(
             course_key = %finish.course_key,
@@ -227,7 +242,7 @@ impl MigrationActivities {
 
     #[activity(name = "select_courses")]
     pub async fn select_courses(self: Arc<Self>, ctx: ActivityContext, selection: CourseSelection) -> Result<SelectedCourses, ActivityError> {
-        step(&ctx, async { select_courses::select_courses(&self.modulestore, &self.edxval, &selection).await.map_err(StepFailure::store) }).await
+        self.step(&ctx, async { select_courses::select_courses(&self.modulestore, &self.edxval, &selection).await.map_err(StepFailure::store) }).await
     }
 }
 

@@ -91,13 +91,38 @@ async fn change_asset(settings: &StoreSettings, course: &CourseKey, name: &str, 
     db.collection::<bson::Document>("fs.files").update_one(doc! { "_id": id }, doc! { "$set": { "length": bytes.len() as i64 } }).await.unwrap();
 }
 
+/// The worker's `/metrics`, as Prometheus scrapes it.
+async fn scrape(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("the metrics endpoint");
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
+
+/// The sum of a metric's series.
+fn metric(scraped: &str, name: &str) -> f64 {
+    let series = scraped.lines().filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' ')));
+    series.map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum()
+}
+
+/// The metric names a PromQL query reads.
+fn metric_names(expr: &str) -> Vec<String> {
+    let words = expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    words.filter(|w| w.starts_with("transcript_migrator_") || w.starts_with("temporal_")).map(String::from).collect()
+}
+
 #[tokio::test]
 async fn a_migration_operated_only_through_the_commands() {
     let plan = Plan { showcase: false, bulk_courses: 4, videos_per_course: 4, languages_per_video: 2, ..Plan::default() };
     let (settings, _, manifest) = seed_isolated("console", plan).await;
     let queue = format!("test-{}", unique_tag("cq"));
     let log = std::env::temp_dir().join(format!("{queue}.log"));
-    let mut worker = WorkerProcess::start(BINARY.as_ref(), &settings, &queue, &log);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_env = vec![("METRICS_ADDRESS".to_string(), format!("127.0.0.1:{metrics_port}"))];
+    let mut worker = WorkerProcess::start_with_env(BINARY.as_ref(), &settings, &queue, &log, metrics_env);
     let courses: Vec<&ManifestCourse> = manifest.courses.iter().collect();
     assert_eq!(courses.len(), 4);
     let keys: Vec<&str> = courses.iter().map(|c| c.course_key.as_str()).collect();
@@ -145,6 +170,30 @@ async fn a_migration_operated_only_through_the_commands() {
 
     let verified = run(&["verify", keys[0], keys[1], keys[2]]);
     assert_eq!(verified.matches(": verified:").count(), 3, "{verified}");
+
+    // The worker's Prometheus endpoint counts what the report shows, and serves every metric the
+    // dashboard charts.
+    let all: Vec<serde_json::Value> =
+        run(&["report", "--format", "jsonl", keys[0], keys[1], keys[2]]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let videos: BTreeSet<&str> = all.iter().map(|r| r["usage_key"].as_str().unwrap()).collect();
+    let bytes: u64 = all.iter().map(|r| r["size"].as_u64().unwrap()).sum();
+    let scraped = scrape(metrics_port).await;
+    assert_eq!(metric(&scraped, "transcript_migrator_transcripts_migrated_total"), all.len() as f64, "{scraped}");
+    assert_eq!(metric(&scraped, "transcript_migrator_videos_migrated_total"), videos.len() as f64);
+    assert_eq!(metric(&scraped, "transcript_migrator_transcript_bytes_migrated_total"), bytes as f64);
+    assert_eq!(metric(&scraped, "transcript_migrator_videos_failed_total"), 0.0);
+    let dashboard = std::fs::read_to_string(integration_tests::repo_root().join("ops/grafana/transcript-migrator.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    let mut charted = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            for name in metric_names(target["expr"].as_str().unwrap()) {
+                assert!(scraped.lines().any(|l| l.starts_with(&name)), "panel {:?} charts {name}, which the endpoint does not serve", panel["title"]);
+                charted += 1;
+            }
+        }
+    }
+    assert!(charted >= 8, "the dashboard's queries were read");
 
     // Course 0, altered three ways: verify names each video.
     let course0: CourseKey = keys[0].parse().unwrap();

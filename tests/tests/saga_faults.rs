@@ -119,7 +119,7 @@ impl FaultyActivities {
                 drop(tx);
                 Err(injected("inside the commit"))
             }
-            Fault::AfterFirstUpload | Fault::UserRowAfterDiff => Ok(activities::steps::commit::commit_video(&self.edxval, &r).await.unwrap()),
+            Fault::AfterFirstUpload | Fault::UserRowAfterDiff => Ok(activities::steps::commit::commit_video(&self.edxval, &r).await.unwrap().0),
         }
     }
 
@@ -227,6 +227,7 @@ async fn every_injected_failure_rolls_back_and_the_rerun_completes() {
             planned_reads: Default::default(),
             other_courses: Default::default(),
             tables: Default::default(),
+            metrics: Default::default(),
         };
         let options = WorkerOptions::new(queue.clone()).register_workflow::<MigrateVideo>().unwrap().register_activities(real).build();
         let done = run_video(&client, options, &queue, unit).await.unwrap();

@@ -61,11 +61,14 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         sources: plan.migrate.clone(),
         run_number: 0,
     };
-    let first = commit_video(&edxval, &request).await.unwrap();
+    let (first, created) = commit_video(&edxval, &request).await.unwrap();
     assert!(first.external_video_created);
     assert_eq!(first.recorded.len(), 3);
-    let retried = commit_video(&edxval, &request).await.unwrap();
+    let planned_bytes: u64 = plan.migrate.values().map(|t| t.size).sum();
+    assert_eq!((created.transcripts, created.bytes), (3, planned_bytes), "what the metrics are told");
+    let (retried, created_again) = commit_video(&edxval, &request).await.unwrap();
     assert!(!retried.external_video_created, "a retried commit reuses the video its first attempt created");
+    assert_eq!(created_again.transcripts, 0, "a retried commit creates nothing");
     assert_eq!((retried.recorded, retried.kept_users.len()), (first.recorded.clone(), 0));
     for (language, planned) in &plan.migrate {
         let (file_name, content) = edxval_read(bucket.bucket(), &first.edx_video_id, language).expect("edx-val serves the transcript");
@@ -117,7 +120,7 @@ async fn upload_commit_and_compensate_keep_every_promise() {
         sources: BTreeMap::new(),
         run_number: 0,
     };
-    let outcome = commit_video(&edxval, &request).await.unwrap();
+    let (outcome, _) = commit_video(&edxval, &request).await.unwrap();
     assert_eq!((outcome.recorded.len(), outcome.kept_users.len(), outcome.external_video_created), (0, 1, false));
     assert_eq!(compensate(&bucket, &edxval, std::slice::from_ref(&ours)).await.unwrap(), vec![ours.clone()]);
     assert_eq!(bucket.get(&ours).await.unwrap(), None, "no orphan object remains");

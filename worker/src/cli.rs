@@ -23,7 +23,7 @@ const SETTINGS: &str = "Settings (the environment, or the --env-file; the enviro
                  TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
                  TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_DISABLE_HOST_VERIFICATION, TEMPORAL_PROFILE,
                  TEMPORAL_CONFIG_FILE, TEMPORAL_GRPC_META_*
-  worker         MAX_CONCURRENT_ACTIVITIES, MONGO_READS_PER_SECOND, S3_REQUESTS_PER_SECOND
+  worker         MAX_CONCURRENT_ACTIVITIES, MONGO_READS_PER_SECOND, S3_REQUESTS_PER_SECOND, METRICS_ADDRESS
   logs           LOG_FORMAT, RUST_LOG";
 
 #[derive(Parser)]
@@ -59,6 +59,9 @@ enum Command {
         /// Activities this worker runs at once (and as many local activities: a video's steps).
         #[arg(long, env = "MAX_CONCURRENT_ACTIVITIES", default_value_t = 8)]
         max_activities: usize,
+        /// Serve Prometheus metrics at http://ADDRESS/metrics (for example 127.0.0.1:9464).
+        #[arg(long, env = "METRICS_ADDRESS")]
+        metrics_address: Option<std::net::SocketAddr>,
     },
     /// Start a batch of course migrations (a `MigrateCourses` workflow); prints its id.
     Start {
@@ -175,7 +178,7 @@ async fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Worker { max_activities } => match crate::run::run(&config, max_activities).await {
+        Command::Worker { max_activities, metrics_address } => match crate::run::run(&config, max_activities, metrics_address).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("worker: {error:#}");

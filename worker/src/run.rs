@@ -1,6 +1,10 @@
 //! The Temporal worker: the workflows and activities of the migration on one task queue. Run as
 //! many as you like, on as many hosts: they share nothing but Temporal and the stores.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use activities::metrics::MigrationMetrics;
 use activities::stores::contentstore::Contentstore;
 use activities::stores::edxval;
 use activities::stores::modulestore::Modulestore;
@@ -10,6 +14,8 @@ use activities::stores::throttle::Throttle;
 use activities::temporal::MigrationActivities;
 use anyhow::Context;
 use temporalio_client::{Client, ClientOptions, Connection};
+use temporalio_common::telemetry::metrics::CoreMeter;
+use temporalio_common::telemetry::{PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter};
 use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -26,15 +32,22 @@ pub async fn connect_client(temporal: &TemporalSettings) -> anyhow::Result<Clien
 }
 
 pub async fn migration_activities(stores: &StoreSettings) -> anyhow::Result<MigrationActivities> {
-    let mongo_reads = Throttle::per_second(stores.mongo_reads_per_second);
+    measured_activities(stores, Arc::default()).await
+}
+
+/// The activities, counting into `metrics`.
+pub async fn measured_activities(stores: &StoreSettings, metrics: Arc<MigrationMetrics>) -> anyhow::Result<MigrationActivities> {
+    let mongo_reads = Throttle::per_second(stores.mongo_reads_per_second).counted(metrics.throttle_waits("mongo"));
+    let s3_requests = Throttle::per_second(stores.s3_requests_per_second).counted(metrics.throttle_waits("s3"));
     Ok(MigrationActivities {
         modulestore: Modulestore::connect(&stores.modulestore).await.context("connecting to the modulestore")?.throttled(mongo_reads.clone()),
         contentstore: Contentstore::connect(&stores.contentstore).await.context("connecting to the contentstore")?.throttled(mongo_reads),
         edxval: edxval::connect(&stores.edxval_database_url).await.context("connecting to edx-val's database")?,
-        bucket: TranscriptBucket::connect(&stores.s3).await.throttled(Throttle::per_second(stores.s3_requests_per_second)),
+        bucket: TranscriptBucket::connect(&stores.s3).await.throttled(s3_requests),
         planned_reads: Default::default(),
         other_courses: Default::default(),
         tables: Default::default(),
+        metrics,
     })
 }
 
@@ -55,11 +68,25 @@ pub fn worker_options(task_queue: &str, activities: MigrationActivities, max_act
         .build())
 }
 
-/// Runs a worker until SIGINT or SIGTERM, then lets in-flight tasks finish.
-pub async fn run(config: &Config, max_activities: usize) -> anyhow::Result<()> {
-    let runtime = Runtime::from_current_tokio(RuntimeOptions::default())?;
+/// Runs a worker until SIGINT or SIGTERM, then lets in-flight tasks finish. With
+/// `metrics_address`, it serves Prometheus metrics there (the SDK's, `temporal_…`, and the
+/// migration's, `transcript_migrator_…`) at `/metrics`.
+pub async fn run(config: &Config, max_activities: usize, metrics_address: Option<SocketAddr>) -> anyhow::Result<()> {
+    let (runtime_options, metrics) = match metrics_address {
+        None => (RuntimeOptions::default(), Arc::default()),
+        Some(address) => {
+            let exporter = PrometheusExporterOptions::builder().socket_addr(address).counters_total_suffix(true).build();
+            let served = start_prometheus_metric_exporter(exporter).with_context(|| format!("serving metrics on {address}"))?;
+            tracing::info!(address = %served.bound_addr, "serving Prometheus metrics at /metrics");
+            let meter: Arc<dyn CoreMeter> = served.meter;
+            let telemetry = TelemetryOptions::builder().metrics(meter.clone()).build();
+            let options = RuntimeOptions::builder().telemetry_options(telemetry).build().map_err(anyhow::Error::msg)?;
+            (options, Arc::new(MigrationMetrics::new(meter)))
+        }
+    };
+    let runtime = Runtime::from_current_tokio(runtime_options)?;
     let client = connect_client(&config.temporal).await?;
-    let activities = migration_activities(&config.stores).await?;
+    let activities = measured_activities(&config.stores, metrics).await?;
     let options = worker_options(&config.temporal.task_queue, activities, max_activities)?;
     let mut worker = Worker::new(&runtime, client, options)?;
     let shutdown = worker.shutdown_handle();

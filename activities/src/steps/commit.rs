@@ -8,7 +8,15 @@ use sqlx::AnyPool;
 use crate::stores::edxval::{self, NewVideo, VideoTranscript};
 use crate::stores::ledger::{self, Entry};
 
-pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<CommitOutcome, sqlx::Error> {
+/// What a commit created, for the worker's metrics (a retried commit creates nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Created {
+    pub transcripts: u64,
+    pub bytes: u64,
+}
+
+pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<(CommitOutcome, Created), sqlx::Error> {
+    let mut created = Created::default();
     let mut tx = edxval::begin_write(edxval).await?;
     let mut outcome = CommitOutcome::default();
     let course = &request.usage_key.course;
@@ -47,7 +55,7 @@ pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<C
             None => {
                 edxval::create_transcript(&mut tx, video_id, &VideoTranscript::custom_sjson(language, key)).await?;
                 let source = request.sources.get(language);
-                let created = Entry {
+                let row = Entry {
                     language_code: language.clone(),
                     storage_key: key.clone(),
                     source_file: source.map(|s| s.file.clone()).unwrap_or_default(),
@@ -55,11 +63,13 @@ pub async fn commit_video(edxval: &AnyPool, request: &CommitRequest) -> Result<C
                     size: source.map_or(0, |s| s.size),
                     ..entry(ledger::TRANSCRIPT)
                 };
-                ledger::record(&mut tx, &created).await?;
+                ledger::record(&mut tx, &row).await?;
+                created.transcripts += 1;
+                created.bytes += row.size;
                 outcome.recorded.insert(language.clone());
             }
         }
     }
     tx.commit().await?;
-    Ok(outcome)
+    Ok((outcome, created))
 }

@@ -11,12 +11,19 @@ use tokio::time::Instant;
 #[derive(Clone, Default)]
 pub struct Throttle {
     slots: Option<(Duration, Arc<Mutex<Instant>>)>,
+    /// Told of every call held back (the worker's metrics).
+    held_back: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Throttle {
     pub fn per_second(per_second: Option<f64>) -> Self {
         let slots = per_second.filter(|rate| *rate > 0.0).map(|rate| (Duration::from_secs_f64(1.0 / rate), Arc::new(Mutex::new(Instant::now()))));
-        Self { slots }
+        Self { slots, held_back: None }
+    }
+
+    /// Calls `held_back` for every call that had to wait.
+    pub fn counted(self, held_back: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self { held_back: Some(held_back), ..self }
     }
 
     /// Waits for this call's turn.
@@ -28,6 +35,11 @@ impl Throttle {
             *next = slot + *interval;
             slot
         };
+        if slot > Instant::now()
+            && let Some(held_back) = &self.held_back
+        {
+            held_back();
+        }
         tokio::time::sleep_until(slot).await;
     }
 }
