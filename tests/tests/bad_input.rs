@@ -62,6 +62,13 @@ async fn malformed_workflow_input_fails_only_its_own_run() {
             "retry.max_attempts: unknown field `max_attempts`",
         ),
         ("MigrateCourses", json!({"course_keys": "course-v1:edX+DemoX+2018"}), "invalid MigrateCourses input"),
+        (
+            "MigrateCourses",
+            json!({"all_courses": true, "window": {"days": "Mon-Fri", "from": "22:00", "to": "06:00", "tz": "Europe/Berln"}}),
+            "time zone \\\"Europe/Berln\\\"",
+        ),
+        ("MigrateCourses", json!({"all_courses": true, "window": {"from": "25:00", "to": "06:00"}}), "not a time of day"),
+        ("MigrateCourse", json!({"course_key": "course-v1:edX+DemoX+2018", "window": {"form": "22:00", "to": "06:00"}}), "unknown field `form`"),
         ("MigrateCourses", json!({}), "give either"),
         ("MigrateVideo", json!({}), "unit"),
         ("MigrateVideo", json!({"unit": unit, "dryrun": true}), "unknown field `dryrun`"),

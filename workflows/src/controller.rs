@@ -1,9 +1,12 @@
 //! What a course run and a batch share as controllers of their children, written once for
-//! both: the `pause`, `resume` and `tune` signals, waiting while paused, the state shown in the
+//! both: the `pause`, `resume` and `tune` signals, the maintenance window, waiting while paused, the state shown in the
 //! Temporal UI (`MigrationState`) and the rate in `progress`, the search attributes,
 //! continuing as new, and the options and failures of the children they start.
 
 use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures::future::Either;
 
 use model::CourseKey;
 use serde::{Deserialize, Serialize};
@@ -18,7 +21,9 @@ use temporalio_sdk::{
 };
 use temporalio_workflow::workflows::WorkflowImplementation;
 
-use crate::input::{json_payload, signal_json};
+use crate::input::{bad_input, json_payload, signal_json};
+use crate::lanes::millis;
+use crate::window::{Schedule, Window, WindowState};
 
 /// Search attributes the workflows set, so that runs can be found in the UI and with
 /// `temporal workflow list --query "CourseKey='…'"`.
@@ -89,6 +94,12 @@ pub struct Control<K> {
     pub in_flight: Vec<K>,
     /// Children done per minute lately, and the time left at that rate.
     pub throughput: Throughput,
+    /// The maintenance window, where the run has one: open or not, and until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowState>,
+    /// An operator's `pause` or `resume` decides instead of the window until its next edge.
+    #[serde(default)]
+    pub window_overridden: bool,
     /// Why the last `tune` signal was not applied.
     pub tuning_error: Option<String>,
     #[serde(skip)]
@@ -109,6 +120,8 @@ impl<K> Default for Control<K> {
             skipped: 0,
             in_flight: Vec::new(),
             throughput: Throughput::default(),
+            window: None,
+            window_overridden: false,
             tuning_error: None,
             phase: Phase::default(),
             running: 0,
@@ -172,10 +185,11 @@ pub enum Handed {
 /// Starts a run's steering: a pause the previous run carried (or that came with the start)
 /// holds, and the state follows from it. The first run shows its search attributes; runs after
 /// a continue-as-new inherit them.
-pub fn begin<W: Steered>(ctx: &WorkflowContext<W>, paused: bool, first_run: bool, course: Option<&CourseKey>, dry_run: bool) {
+pub fn begin<W: Steered>(ctx: &WorkflowContext<W>, carried: Steering, first_run: bool, course: Option<&CourseKey>, dry_run: bool) {
     let state = ctx.state_mut(|s| {
         let control = s.control_mut();
-        control.paused |= paused;
+        control.paused |= carried.paused;
+        control.window_overridden = carried.window_overridden;
         control.state = control.derived_state();
         control.state
     });
@@ -183,6 +197,62 @@ pub fn begin<W: Steered>(ctx: &WorkflowContext<W>, paused: bool, first_run: bool
         let mut attributes = vec![DRY_RUN.value_set(dry_run), MIGRATION_STATE.value_set(state.as_str().to_string())];
         attributes.extend(course.map(|course| COURSE_KEY.value_set(course.to_string())));
         ctx.upsert_search_attributes(attributes);
+    }
+}
+
+/// The pause a run hands on to the next when it continues as new: the operator's (or the
+/// window's), and whether an operator's decides until the window's next edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Steering {
+    pub paused: bool,
+    #[serde(default)]
+    pub window_overridden: bool,
+}
+
+impl Steering {
+    pub fn now<W: Steered>(ctx: &WorkflowContext<W>) -> Self {
+        ctx.state(|s| {
+            let control = s.control();
+            Steering { paused: control.paused, window_overridden: control.window_overridden }
+        })
+    }
+}
+
+/// Runs `work` within the run's maintenance window, if it has one: outside the window the run
+/// is held as a pause holds it (children in flight finish), and it goes on at the next opening,
+/// on a workflow timer. A window that cannot be read fails the run as bad input.
+pub async fn within_window<W: Steered, T>(
+    ctx: &WorkflowContext<W>,
+    window: Option<&Window>,
+    work: impl Future<Output = WorkflowResult<T>>,
+) -> WorkflowResult<T> {
+    let schedule = match window.map(Window::schedule).transpose() {
+        Ok(schedule) => schedule,
+        Err(why) => return Err(bad_input(why)),
+    };
+    let Some(schedule) = schedule else { return work.await };
+    let (work, follow) = (std::pin::pin!(work), std::pin::pin!(follow_window(ctx, schedule)));
+    match futures::future::select(work, follow).await {
+        Either::Left((result, _)) | Either::Right((result, _)) => result,
+    }
+}
+
+/// Holds or frees the run at each edge of its window; an operator's override lasts until the
+/// next edge. Never ends (the work it runs beside does).
+async fn follow_window<W: Steered, T>(ctx: &WorkflowContext<W>, schedule: Schedule) -> WorkflowResult<T> {
+    loop {
+        let now = millis(ctx.workflow_time()) as i64;
+        let window = schedule.at_time(now);
+        ctx.state_mut(|s| {
+            let control = s.control_mut();
+            control.window = Some(window);
+            if !control.window_overridden {
+                control.paused = !window.open;
+            }
+        });
+        show_state(ctx);
+        ctx.timer(Duration::from_millis((window.until_ms - now).max(1_000) as u64)).await;
+        ctx.state_mut(|s| s.control_mut().window_overridden = false);
     }
 }
 
@@ -218,7 +288,11 @@ pub fn failed_if_failing<W: Steered, T>(ctx: &WorkflowContext<W>, result: Workfl
 /// is resumed; children in flight finish. The pause is part of the workflow's state, so it
 /// survives worker restarts and continue-as-new.
 pub async fn set_paused<W: Steered>(ctx: &WorkflowContext<W>, paused: bool) {
-    ctx.state_mut(|s| s.control_mut().paused = paused);
+    ctx.state_mut(|s| {
+        let control = s.control_mut();
+        control.paused = paused;
+        control.window_overridden = control.window.is_some();
+    });
     show_state(ctx);
     W::hand_on(ctx, if paused { Handed::Pause } else { Handed::Resume }).await;
 }

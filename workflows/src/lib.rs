@@ -22,3 +22,4 @@ pub mod migrate_course;
 pub mod migrate_courses;
 pub mod migrate_video;
 pub mod retry;
+pub mod window;

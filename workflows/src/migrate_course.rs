@@ -23,11 +23,12 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::workflows::{workflow, workflow_methods};
 use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination};
 
-use crate::controller::{self, Control, MigrationState, Phase, Steered, Tuning, child_failure, child_options, keep_first};
+use crate::controller::{self, Control, MigrationState, Phase, Steered, Steering, Tuning, child_failure, child_options, keep_first};
 use crate::input::{bad_input, read_input};
 use crate::lanes::{in_lanes, millis, pace};
 use crate::migrate_video::{MigrateVideo, MigrateVideoInput, VideoOutcome, VideoResult, write_back_failed};
 use crate::retry::{RetrySettings, Steps, failure_text};
+use crate::window::Window;
 
 /// How many failures the workflow's result lists; the course log has all of them.
 pub const FAILURES_SHOWN: usize = 50;
@@ -87,6 +88,9 @@ pub struct MigrateCourseInput {
     /// does) instead of being skipped and reported.
     #[serde(default)]
     pub strict: bool,
+    /// Start videos only within this maintenance window (see `window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
     /// Set by the workflow itself when it continues as new; never given by a caller.
     #[serde(default)]
     pub carried: Option<Carried>,
@@ -103,6 +107,7 @@ impl MigrateCourseInput {
             retry: RetrySettings::default(),
             cut_over: CutOver::default(),
             strict: false,
+            window: None,
             carried: None,
         }
     }
@@ -122,8 +127,9 @@ pub struct Carried {
     pub orphans: Vec<UsageKey>,
     #[serde(default)]
     pub skipped: Vec<SkippedLanguage>,
-    /// Whether an operator paused the run (a signal the previous run received).
-    pub paused: bool,
+    /// Whether the run was paused (an operator's signal, or its window), and by whom.
+    #[serde(flatten)]
+    pub steering: Steering,
     pub videos_started: u32,
 }
 
@@ -284,9 +290,10 @@ impl MigrateCourse {
             s.progress.max_videos_in_flight = input.max_videos_in_flight.max(1);
             s.progress.videos_per_minute = input.videos_per_minute;
         });
-        let carried_pause = input.carried.as_ref().is_some_and(|c| c.paused);
-        controller::begin(ctx, carried_pause, input.carried.is_none(), Some(&course), input.dry_run);
-        let result = Self::run_page(ctx, input, workflow_id).await;
+        let steering = input.carried.as_ref().map(|c| c.steering).unwrap_or_default();
+        controller::begin(ctx, steering, input.carried.is_none(), Some(&course), input.dry_run);
+        let window = input.window.clone();
+        let result = controller::within_window(ctx, window.as_ref(), Self::run_page(ctx, input, workflow_id)).await;
         controller::failed_if_failing(ctx, result)
     }
 
@@ -390,9 +397,8 @@ impl MigrateCourse {
         if let Some(next) = discovered.next {
             carried.after = Some(next);
             // The next run keeps what operators changed meanwhile.
-            let (paused, max_videos_in_flight, videos_per_minute) =
-                ctx.state(|s| (s.progress.control.paused, s.progress.max_videos_in_flight, s.progress.videos_per_minute));
-            carried.paused = paused;
+            let (max_videos_in_flight, videos_per_minute) = ctx.state(|s| (s.progress.max_videos_in_flight, s.progress.videos_per_minute));
+            carried.steering = Steering::now(ctx);
             let next_input = MigrateCourseInput { carried: Some(carried), max_videos_in_flight, videos_per_minute, ..input.clone() };
             return controller::continue_as_new(ctx, &next_input);
         }

@@ -17,11 +17,12 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::workflows::{join_all, workflow, workflow_methods};
 use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowContextView, WorkflowResult};
 
-use crate::controller::{self, Control, DRY_RUN, Handed, MigrationState, Phase, Steered, Tuning, child_failure, child_options, keep_first};
+use crate::controller::{self, Control, DRY_RUN, Handed, MigrationState, Phase, Steered, Steering, Tuning, child_failure, child_options, keep_first};
 use crate::input::{bad_input, read_input};
 use crate::lanes::in_lanes;
 use crate::migrate_course::{CourseResult, MigrateCourse, MigrateCourseInput, course_workflow_id};
 use crate::retry::{RetrySettings, Steps, failure_text};
+use crate::window::Window;
 
 /// How many failed courses the result and the progress list; the course workflows (state
 /// `failed`) and the course log have them all.
@@ -89,6 +90,10 @@ pub struct MigrateCoursesInput {
     /// A language with no source file, or an empty one, fails its video.
     #[serde(default)]
     pub strict: bool,
+    /// Start courses only within this maintenance window; each course is given it too, so
+    /// that its videos keep to it (see `window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
     /// Set by the workflow itself when it continues as new; never given by a caller.
     #[serde(default)]
     pub carried: Option<BatchCarried>,
@@ -104,7 +109,8 @@ pub struct BatchCarried {
     pub total: Option<u32>,
     pub counts: BatchCounts,
     pub failed_courses: Vec<CourseFailure>,
-    pub paused: bool,
+    #[serde(flatten)]
+    pub steering: Steering,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -268,8 +274,9 @@ impl MigrateCourses {
             p.control.total = carried.total;
             p.show_counts(&carried);
         });
-        controller::begin(ctx, carried.paused, input.carried.is_none(), None, input.dry_run);
-        let result = Self::run_page(ctx, input, carried).await;
+        controller::begin(ctx, carried.steering, input.carried.is_none(), None, input.dry_run);
+        let window = input.window.clone();
+        let result = controller::within_window(ctx, window.as_ref(), Self::run_page(ctx, input, carried)).await;
         controller::failed_if_failing(ctx, result)
     }
 
@@ -366,7 +373,7 @@ impl MigrateCourses {
         if more && input.max_courses.is_none_or(|max| carried.counts.courses < max) {
             // The next run keeps what operators changed meanwhile.
             let progress = ctx.state(|s| s.progress.clone());
-            carried.paused = progress.control.paused;
+            carried.steering = Steering::now(ctx);
             let next_input = MigrateCoursesInput {
                 carried: Some(carried),
                 max_courses_in_flight: progress.max_courses_in_flight,
@@ -441,6 +448,7 @@ impl MigrateCourses {
         child_input.retry = input.retry.clone();
         child_input.cut_over = input.cut_over;
         child_input.strict = input.strict;
+        child_input.window = input.window.clone();
         let options =
             child_options(course_workflow_id(course, input.dry_run), course, course.to_string(), input.dry_run, Some(MigrationState::Running));
         let raw = serde_json::to_value(&child_input).expect("course input serializes");

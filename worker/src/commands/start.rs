@@ -7,6 +7,7 @@ use clap::Args;
 use model::contract::course::CutOver;
 use temporalio_client::{Client, WorkflowStartOptions};
 use workflows::migrate_courses::{MigrateCourses, MigrateCoursesInput};
+use workflows::window::Window;
 
 #[derive(Debug, Args)]
 #[group(skip)]
@@ -45,6 +46,18 @@ pub struct Start {
     /// A language with no source file, or an empty one, fails its video.
     #[arg(long)]
     pub strict: bool,
+    /// A maintenance window: start courses and videos only from this local time (`22:00`)…
+    #[arg(long, requires = "window_to")]
+    pub window_from: Option<String>,
+    /// …until this one (`06:00`: the next morning)…
+    #[arg(long, requires = "window_from")]
+    pub window_to: Option<String>,
+    /// …on these days (`Mon-Fri`, `Sat,Sun`; every day by default)…
+    #[arg(long, default_value = "*")]
+    pub window_days: String,
+    /// …in this time zone (`Europe/Berlin`).
+    #[arg(long, default_value = "UTC")]
+    pub window_tz: String,
     /// The batch's workflow id (default: `transcript-migration-` and the UTC time).
     #[arg(long)]
     pub id: Option<String>,
@@ -75,6 +88,14 @@ impl Start {
             _ => CutOver::Course,
         };
         input.strict = self.strict;
+        input.window = match (&self.window_from, &self.window_to) {
+            (Some(from), Some(to)) => {
+                let window = Window { days: self.window_days.clone(), from: from.clone(), to: to.clone(), tz: self.window_tz.clone() };
+                window.schedule().map_err(anyhow::Error::msg)?;
+                Some(window)
+            }
+            _ => None,
+        };
         Ok(input)
     }
 

@@ -76,9 +76,14 @@ async fn course_line(client: &Client, id: &str) -> anyhow::Result<(String, u32, 
 }
 
 fn state<K>(control: &Control<K>) -> String {
-    match control.paused {
-        true => "PAUSED by an operator (resume to go on)".to_string(),
-        false => control.state.as_str().to_string(),
+    let until = |ms: i64| activities::stores::edxval::format_datetime(ms)[..19].to_string() + " UTC";
+    match (control.paused, control.window) {
+        (true, Some(window)) if !window.open && !control.window_overridden => {
+            format!("PAUSED outside its window, until {}", until(window.until_ms))
+        }
+        (true, _) => "PAUSED by an operator (resume to go on)".to_string(),
+        (false, Some(window)) if window.open => format!("{} (window open until {})", control.state.as_str(), until(window.until_ms)),
+        (false, _) => control.state.as_str().to_string(),
     }
 }
 
