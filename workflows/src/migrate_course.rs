@@ -13,7 +13,7 @@
 
 use model::contract::course::{
     BeginCourseRun, CourseCounts, CutOver, FinishCourseRun, FlagOutcome, PageRequest, RecordFailures, ValidateRequest, VideoFailure, VideoWriteBack,
-    WriteBackPage, WriteBackRequest,
+    WRITE_BACK_CHUNK, WriteBackPage, WriteBackRequest,
 };
 use model::contract::{BeginRun, Discover, FinishRun, RecordRunFailures, Validate, WriteBack};
 use model::video::VideoUnit;
@@ -36,9 +36,6 @@ pub const FAILURES_SHOWN: usize = 50;
 pub const PLANS_SHOWN: usize = 50;
 /// How many orphans and skipped languages the result lists; the counts have them all.
 pub const SKIPPED_SHOWN: usize = 50;
-/// Videos per write-back at the cut-over: each split branch gets one structure version per
-/// chunk, and a version is a copy of the whole course.
-const CUT_OVER_CHUNK: usize = 1_000;
 
 /// The workflow id of a course's migration. Starting the same id twice while it runs is refused
 /// by Temporal, so one course is never migrated twice at once.
@@ -553,7 +550,7 @@ impl MigrateCourse {
             let mut rest = write_backs.into_iter().enumerate().peekable();
             while rest.peek().is_some() {
                 controller::while_paused(ctx).await?;
-                let chunk: Vec<(usize, WriteBackRequest)> = rest.by_ref().take(CUT_OVER_CHUNK).collect();
+                let chunk: Vec<(usize, WriteBackRequest)> = rest.by_ref().take(WRITE_BACK_CHUNK).collect();
                 let written = chunk.len() as u32;
                 let failed = Self::write_back(steps, course, carried.run_number, chunk).await;
                 carried.counts.switched_at_cut_over += written - failed.len() as u32;

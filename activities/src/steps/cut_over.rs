@@ -5,16 +5,13 @@
 //! closed `succeeded`. A course that no longer validates is left as it is, its problems named.
 
 use model::CourseKey;
-use model::contract::course::{CutOver, PageRequest, ValidateRequest, VideoFailure, VideoWriteBack, WriteBackPage};
+use model::contract::course::{CutOver, PageRequest, ValidateRequest, VideoFailure, VideoWriteBack, WRITE_BACK_CHUNK, WriteBackPage};
 
 use super::Stores;
 use super::validate::validate;
 use super::verify::last_run;
 use super::write_back::write_back_page;
 use crate::stores::course_log;
-
-/// Videos per write-back: one structure version per split branch per chunk.
-const CHUNK: usize = 1_000;
 
 #[derive(Debug, Default)]
 pub struct CutOverOutcome {
@@ -50,7 +47,7 @@ pub async fn cut_over_course(stores: &Stores<'_>, course: &CourseKey) -> Result<
     if !outcome.problems.is_empty() {
         return Ok(outcome);
     }
-    for chunk in write_backs.chunks(CHUNK) {
+    for chunk in write_backs.chunks(WRITE_BACK_CHUNK) {
         let page = WriteBackPage { course_key: course.clone(), run_number, videos: chunk.to_vec() };
         let answers = write_back_page(stores.modulestore, sql, &page).await.map_err(|e| e.to_string())?;
         for (request, answer) in chunk.iter().zip(answers) {

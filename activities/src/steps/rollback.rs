@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use model::contract::course::{VideoWriteBack, WriteBackPage, WriteBackRequest};
+use model::contract::course::{VideoWriteBack, WRITE_BACK_CHUNK, WriteBackPage, WriteBackRequest};
 use model::{Branch, CourseKey};
 
 use super::Stores;
@@ -75,8 +75,11 @@ pub async fn rollback_course(stores: &Stores<'_>, course: &CourseKey, dry_run: b
         }
     }
     if !requests.is_empty() && !dry_run {
-        let page = WriteBackPage { course_key: course.clone(), run_number: 0, videos: requests.clone() };
-        let answers = write_back_page(stores.modulestore, sql, &page).await.map_err(|e| e.to_string())?;
+        let mut answers = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(WRITE_BACK_CHUNK) {
+            let page = WriteBackPage { course_key: course.clone(), run_number: 0, videos: chunk.to_vec() };
+            answers.extend(write_back_page(stores.modulestore, sql, &page).await.map_err(|e| e.to_string())?);
+        }
         for (request, answer) in requests.iter().zip(answers) {
             let branch = request.branches.iter().next().copied().unwrap_or(Branch::Draft);
             let at = format!("the {branch} copy of {}", request.usage_key);

@@ -44,6 +44,10 @@ pub struct WriteBackRequest {
     pub replaces: String,
 }
 
+/// Videos per write-back page at a cut-over (or a rollback's undo): each split branch gets one
+/// structure version per page, and a version is a copy of the whole course.
+pub const WRITE_BACK_CHUNK: usize = 1_000;
+
 /// The write-backs of one page of a course's videos: each split branch gets one new structure
 /// version for all of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
