@@ -65,41 +65,46 @@ impl Entry {
     }
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds the ledger's key, in its order: course, run, kind, usage key, language, branch.
+fn bind_key<'q>(query: AnyQuery<'q>, entry: &'q Entry) -> AnyQuery<'q> {
+    query
+        .bind(&entry.course_id)
+        .bind(i64::from(entry.run_number))
+        .bind(&entry.kind)
+        .bind(&entry.usage_key)
+        .bind(&entry.language_code)
+        .bind(&entry.branch)
+}
+
 /// Records `entry` unless the ledger has it already (a retried step).
 pub async fn record(conn: &mut AnyConnection, entry: &Entry) -> Result<(), sqlx::Error> {
-    let known = sqlx::query(
-        "SELECT 1 FROM transcript_migrator_ledger WHERE course_id = ? AND run_number = ? AND kind = ? AND usage_key = ? AND language_code = ? AND branch = ?",
+    let known = bind_key(
+        sqlx::query(
+            "SELECT 1 FROM transcript_migrator_ledger WHERE course_id = ? AND run_number = ? AND kind = ? AND usage_key = ? AND language_code = ? AND branch = ?",
+        ),
+        entry,
     )
-    .bind(&entry.course_id)
-    .bind(i64::from(entry.run_number))
-    .bind(&entry.kind)
-    .bind(&entry.usage_key)
-    .bind(&entry.language_code)
-    .bind(&entry.branch)
     .fetch_optional(&mut *conn)
     .await?
     .is_some();
     if known {
         return Ok(());
     }
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO transcript_migrator_ledger (course_id, run_number, kind, usage_key, language_code, branch, edx_video_id, storage_key, \
          source_file, sha256, size, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&entry.course_id)
-    .bind(i64::from(entry.run_number))
-    .bind(&entry.kind)
-    .bind(&entry.usage_key)
-    .bind(&entry.language_code)
-    .bind(&entry.branch)
-    .bind(&entry.edx_video_id)
-    .bind(&entry.storage_key)
-    .bind(&entry.source_file)
-    .bind(&entry.sha256)
-    .bind(entry.size as i64)
-    .bind(utc_now())
-    .execute(conn)
-    .await?;
+    );
+    bind_key(insert, entry)
+        .bind(&entry.edx_video_id)
+        .bind(&entry.storage_key)
+        .bind(&entry.source_file)
+        .bind(&entry.sha256)
+        .bind(entry.size as i64)
+        .bind(utc_now())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -139,19 +144,11 @@ pub async fn entries(sql: &AnyPool, course: &CourseKey) -> Result<Vec<Entry>, sq
 
 /// Stamps the rows of the course that a rollback undid.
 pub async fn mark_undone(conn: &mut AnyConnection, entry: &Entry) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE transcript_migrator_ledger SET undone = ? WHERE course_id = ? AND run_number = ? AND kind = ? AND usage_key = ? \
          AND language_code = ? AND branch = ? AND undone IS NULL",
-    )
-    .bind(utc_now())
-    .bind(&entry.course_id)
-    .bind(i64::from(entry.run_number))
-    .bind(&entry.kind)
-    .bind(&entry.usage_key)
-    .bind(&entry.language_code)
-    .bind(&entry.branch)
-    .execute(conn)
-    .await?;
+    );
+    bind_key(update.bind(utc_now()), entry).execute(conn).await?;
     Ok(())
 }
 
