@@ -5,12 +5,12 @@
 //! closed `succeeded`. A course that no longer validates is left as it is, its problems named.
 
 use model::CourseKey;
-use model::contract::course::{CutOver, PageRequest, ValidateRequest, VideoFailure, VideoWriteBack, WRITE_BACK_CHUNK, WriteBackPage};
+use model::contract::course::{CutOver, PageRequest, ValidateRequest, VideoFailure, VideoWriteBack};
 
 use super::Stores;
 use super::validate::validate;
 use super::verify::last_run;
-use super::write_back::write_back_page;
+use super::write_back::write_back_all;
 use crate::stores::course_log;
 
 #[derive(Debug, Default)]
@@ -47,14 +47,11 @@ pub async fn cut_over_course(stores: &Stores<'_>, course: &CourseKey) -> Result<
     if !outcome.problems.is_empty() {
         return Ok(outcome);
     }
-    for chunk in write_backs.chunks(WRITE_BACK_CHUNK) {
-        let page = WriteBackPage { course_key: course.clone(), run_number, videos: chunk.to_vec() };
-        let answers = write_back_page(stores.modulestore, sql, &page).await.map_err(|e| e.to_string())?;
-        for (request, answer) in chunk.iter().zip(answers) {
-            match answer {
-                VideoWriteBack::Done(_) => outcome.switched += 1,
-                VideoWriteBack::Conflict(why) => outcome.problems.push(VideoFailure { usage_key: request.usage_key.clone(), message: why }),
-            }
+    let answers = write_back_all(stores.modulestore, sql, course, run_number, &write_backs).await.map_err(|e| e.to_string())?;
+    for (request, answer) in write_backs.iter().zip(answers) {
+        match answer {
+            VideoWriteBack::Done(_) => outcome.switched += 1,
+            VideoWriteBack::Conflict(why) => outcome.problems.push(VideoFailure { usage_key: request.usage_key.clone(), message: why }),
         }
     }
     if outcome.problems.is_empty() {

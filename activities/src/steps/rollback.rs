@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use model::contract::course::{VideoWriteBack, WRITE_BACK_CHUNK, WriteBackPage, WriteBackRequest};
+use model::contract::course::{VideoWriteBack, WriteBackRequest};
 use model::{Branch, CourseKey};
 
 use super::Stores;
 use super::discover::course_units;
-use super::write_back::write_back_page;
+use super::write_back::write_back_all;
 use crate::stores::course_log;
 use crate::stores::edxval;
 use crate::stores::ledger::{self, Entry};
@@ -75,11 +75,7 @@ pub async fn rollback_course(stores: &Stores<'_>, course: &CourseKey, dry_run: b
         }
     }
     if !requests.is_empty() && !dry_run {
-        let mut answers = Vec::with_capacity(requests.len());
-        for chunk in requests.chunks(WRITE_BACK_CHUNK) {
-            let page = WriteBackPage { course_key: course.clone(), run_number: 0, videos: chunk.to_vec() };
-            answers.extend(write_back_page(stores.modulestore, sql, &page).await.map_err(|e| e.to_string())?);
-        }
+        let answers = write_back_all(stores.modulestore, sql, course, 0, &requests).await.map_err(|e| e.to_string())?;
         for (request, answer) in requests.iter().zip(answers) {
             let branch = request.branches.iter().next().copied().unwrap_or(Branch::Draft);
             let at = format!("the {branch} copy of {}", request.usage_key);

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, RawArrayBuf, RawDocument, RawDocumentBuf, doc};
 use futures::TryStreamExt;
-use model::contract::course::{VideoWriteBack, WriteBackOutcome, WriteBackPage, WriteBackRequest};
+use model::contract::course::{VideoWriteBack, WRITE_BACK_CHUNK, WriteBackOutcome, WriteBackPage, WriteBackRequest};
 use model::{Branch, CourseKey, UsageKey};
 use sqlx::AnyPool;
 
@@ -67,6 +67,23 @@ fn record(outcome: &mut WriteBackOutcome, branch: Branch, found: Found) {
         Found::Already => outcome.already.insert(branch),
         Found::Gone => outcome.gone.insert(branch),
     };
+}
+
+/// The write-backs of a whole course outside a run's pages (a cut-over, a rollback's undo), in
+/// pages of `WRITE_BACK_CHUNK`; the answers are in the order of `videos`.
+pub async fn write_back_all(
+    modulestore: &Modulestore,
+    sql: &AnyPool,
+    course: &CourseKey,
+    run_number: u32,
+    videos: &[WriteBackRequest],
+) -> Result<Vec<VideoWriteBack>, WriteBackError> {
+    let mut answers = Vec::with_capacity(videos.len());
+    for chunk in videos.chunks(WRITE_BACK_CHUNK) {
+        let page = WriteBackPage { course_key: course.clone(), run_number, videos: chunk.to_vec() };
+        answers.extend(write_back_page(modulestore, sql, &page).await?);
+    }
+    Ok(answers)
 }
 
 /// The write-backs of one page of a course's videos. Each split branch gets one new structure
