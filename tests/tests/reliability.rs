@@ -339,24 +339,29 @@ async fn every_promise_holds_through_a_faulty_network() {
         let batch = format!("batch-{}", unique_tag("net"));
         let options = WorkflowStartOptions::new(queue.clone(), batch.clone()).build();
         client.start_workflow(MigrateCourses::run, batch_input(&with_malformed(&courses)), options).await.unwrap();
-        let mut rng = Rng::new(seed);
         // The black hole outlasts an activity's 30 s timeout: the stuck call must be given up
-        // and retried, not waited for.
+        // and retried, not waited for. Each store has its own chain of faults, all side by side,
+        // so that every fault lands while the batch runs however fast the stack gets.
         let faults = [("latency", Mode::Latency(Duration::from_millis(300)), 4), ("reset", Mode::Reset, 1), ("black hole", Mode::BlackHole, 35)];
-        'faults: for (store, proxy) in &proxies {
-            for (kind, mode, seconds) in faults {
-                tokio::time::sleep(Duration::from_millis(rng.range(1000, 4000))).await;
-                if is_running(&client, &batch).await == Some(false) {
-                    println!("the batch finished before {kind} on {store}");
-                    break 'faults;
+        let chains = proxies.iter().enumerate().map(|(i, (store, proxy))| {
+            let (client, batch, counted) = (&client, &batch, &counted);
+            async move {
+                let mut rng = Rng::new(seed.wrapping_add(i as u64));
+                for (kind, mode, seconds) in faults {
+                    tokio::time::sleep(Duration::from_millis(rng.range(1000, 4000))).await;
+                    if is_running(client, batch).await == Some(false) {
+                        println!("the batch finished before {kind} on {store}");
+                        return;
+                    }
+                    println!("{kind} on {store} for {seconds} s");
+                    proxy.set(mode);
+                    tokio::time::sleep(Duration::from_secs(seconds)).await;
+                    proxy.set(Mode::Pass);
+                    *counted.lock().unwrap().entry(format!("{kind} on {store}")).or_default() += 1;
                 }
-                println!("{kind} on {store} for {seconds} s");
-                proxy.set(mode);
-                tokio::time::sleep(Duration::from_secs(seconds)).await;
-                proxy.set(Mode::Pass);
-                *counted.lock().unwrap().entry(format!("{kind} on {store}")).or_default() += 1;
             }
-        }
+        });
+        futures::future::join_all(chains).await;
         let handle = client.get_workflow_handle::<MigrateCourses>(&batch);
         let result: BatchResult = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("batch {batch}: {e:?}"));
         stop_authors.store(true, Ordering::SeqCst);
