@@ -55,6 +55,15 @@ impl MigrationActivities {
         run_step(ctx, work).await
     }
 
+    /// Counts a plan's problems; logs a video with nothing to migrate.
+    fn planned(&self, unit: &VideoUnit, plan: &VideoPlan) {
+        plan.failures.iter().chain(&plan.skipped).for_each(|problem| self.metrics.problem(&problem.kind));
+        if plan.failures.is_empty() && plan.migrate.is_empty() {
+            let video = &unit.usage_key;
+            tracing::info!(course_key = %video.course, usage_key = %video, edx_video_id = %plan.edx_video_id, "video has nothing to migrate");
+        }
+    }
+
     pub fn stores(&self) -> Stores<'_> {
         Stores { modulestore: &self.modulestore, contentstore: &self.contentstore, edxval: &self.edxval, bucket: &self.bucket }
     }
@@ -128,11 +137,7 @@ impl MigrationActivities {
         let plan = self
             .step(&ctx, async { diff::diff_video(&self.stores(), &self.other_courses, &unit, &self.planned_reads).await.map_err(StepFailure::store) })
             .await?;
-        plan.failures.iter().chain(&plan.skipped).for_each(|problem| self.metrics.problem(&problem.kind));
-        if plan.failures.is_empty() && plan.migrate.is_empty() {
-            let video = &unit.usage_key;
-            tracing::info!(course_key = %video.course, usage_key = %video, edx_video_id = %plan.edx_video_id, "video has nothing to migrate");
-        }
+        self.planned(&unit, &plan);
         Ok(plan)
     }
 
@@ -180,11 +185,13 @@ impl MigrationActivities {
 
     #[activity(name = "discover_videos")]
     pub async fn discover(self: Arc<Self>, ctx: ActivityContext, request: PageRequest) -> Result<DiscoveredPage, ActivityError> {
-        self.step(&ctx, async {
-            let course = &request.course_key;
-            discover::discover(&self.modulestore, &request).await.map_err(|e| StepFailure::store(format!("course {course}: modulestore: {e}")))
-        })
-        .await
+        let page = self
+            .step(&ctx, async {
+                discover::discover(&self.stores(), &self.other_courses, &self.planned_reads, &request).await.map_err(StepFailure::store)
+            })
+            .await?;
+        page.videos.iter().for_each(|video| self.planned(&video.unit, &video.plan));
+        Ok(page)
     }
 
     #[activity(name = "write_back_edx_video_ids")]

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::video::VideoUnit;
 use crate::{Branch, UsageKey};
 
 /// How the transcript was stored in the contentstore.
@@ -72,6 +73,13 @@ pub struct VideoPlan {
     /// and the video's other languages migrate, unless the run is strict.
     #[serde(default)]
     pub skipped: Vec<Failure>,
+}
+
+/// A video and what its diff decided for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedUnit {
+    pub unit: VideoUnit,
+    pub plan: VideoPlan,
 }
 
 /// The problems of a read that leave nothing to migrate rather than something broken.

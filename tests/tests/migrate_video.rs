@@ -33,7 +33,7 @@ fn fast_retries() -> RetrySettings {
 }
 
 fn input(unit: &VideoUnit) -> MigrateVideoInput {
-    MigrateVideoInput { unit: unit.clone(), dry_run: false, strict: false, retry: fast_retries(), run_number: 0 }
+    MigrateVideoInput { unit: unit.clone(), plan: None, dry_run: false, strict: false, retry: fast_retries(), run_number: 0 }
 }
 
 #[tokio::test]

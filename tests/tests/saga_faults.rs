@@ -135,6 +135,7 @@ async fn run_video(client: &Client, options: WorkerOptions, task_queue: &str, un
     let shutdown = worker.shutdown_handle();
     let input = MigrateVideoInput {
         unit: unit.clone(),
+        plan: None,
         dry_run: false,
         strict: false,
         retry: RetrySettings { initial_interval_ms: 100, maximum_attempts: 3, ..RetrySettings::default() },

@@ -1,5 +1,6 @@
-//! `MigrateCourse`: one course run. It pages through the course's videos, runs one
-//! `MigrateVideo` child per video with at most `max_videos_in_flight` at a time, and continues
+//! `MigrateCourse`: one course run. It pages through the course's videos, diffs each page at
+//! once, runs one `MigrateVideo` child, with its plan, per video that has something to migrate,
+//! with at most `max_videos_in_flight` at a time, and continues
 //! as new after each page so that its history stays small whatever the course's size. After the
 //! last page it validates every video against the contentstore, edx-val and S3. Then comes the
 //! cut-over: the `edx_video_id`s are written into the blocks that lack them (a split branch's new
@@ -16,6 +17,7 @@ use model::contract::course::{
     WRITE_BACK_CHUNK, WriteBackPage, WriteBackRequest,
 };
 use model::contract::{BeginRun, Discover, FinishRun, RecordRunFailures, Validate, WriteBack};
+use model::plan::{PlannedUnit, VideoPlan};
 use model::video::VideoUnit;
 use model::{CourseKey, UsageKey};
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,7 @@ use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowContextView, W
 use crate::controller::{self, Control, MigrationState, Phase, Steered, Steering, Tuning, child_failure, child_options, keep_first};
 use crate::input::{bad_input, read_input};
 use crate::lanes::{in_lanes, millis, pace};
-use crate::migrate_video::{MigrateVideo, MigrateVideoInput, VideoOutcome, VideoResult, write_back_failed};
+use crate::migrate_video::{MigrateVideo, MigrateVideoInput, Settled, VideoOutcome, VideoResult, settled_by_plan, write_back_failed};
 use crate::retry::{RetrySettings, Steps, failure_text};
 use crate::window::Window;
 
@@ -366,7 +368,7 @@ impl MigrateCourse {
         keep_first(&mut carried.orphans, discovered.orphans, SKIPPED_SHOWN);
 
         Self::set_stage(ctx, "migrate");
-        let mut results = Self::migrate_videos(ctx, &input, discovered.units).await?;
+        let mut results = Self::migrate_videos(ctx, &input, discovered.videos).await?;
         if !input.dry_run && input.cut_over == CutOver::Video {
             Self::set_stage(ctx, "write back");
             let writers: Vec<(usize, WriteBackRequest)> =
@@ -427,16 +429,33 @@ impl MigrateCourse {
         })
     }
 
-    /// One child per video, at most `max_videos_in_flight` at a time and `videos_per_minute`
-    /// started per minute (both read live, so `tune` takes effect at once), none while paused.
-    /// Results come in the units' order.
+    /// One child per video with something to migrate, at most `max_videos_in_flight` at a time
+    /// and `videos_per_minute` started per minute (both read live, so `tune` takes effect at
+    /// once), none while paused. A video whose plan leaves nothing to write (bad data, nothing
+    /// to migrate, a dry run) needs no child. Results come in the page's order.
     async fn migrate_videos(
         ctx: &WorkflowContext<Self>,
         input: &MigrateCourseInput,
-        units: Vec<VideoUnit>,
+        videos: Vec<PlannedUnit>,
     ) -> WorkflowResult<Vec<Result<VideoResult, VideoFailure>>> {
+        let mut results = Vec::with_capacity(videos.len());
+        let mut to_migrate = Vec::new();
+        for PlannedUnit { unit, plan } in videos {
+            match settled_by_plan(&unit.usage_key, plan, input.dry_run, input.strict) {
+                Settled::Done(done) => results.push(Some(done.map_err(|message| VideoFailure { usage_key: unit.usage_key, message }))),
+                Settled::Migrate(plan) => {
+                    to_migrate.push((results.len(), unit, plan));
+                    results.push(None);
+                }
+            }
+        }
+        let settled = (results.len() - to_migrate.len()) as u32;
+        ctx.state_mut(|s| {
+            s.progress.started += settled;
+            s.progress.control.done += settled;
+        });
         let room = |s: &Self| s.progress.control.running < s.progress.max_videos_in_flight;
-        in_lanes(ctx, units, room, |unit| async move {
+        let migrated = in_lanes(ctx, to_migrate, room, |(at, unit, plan)| async move {
             let now = millis(ctx.workflow_time());
             let wait = ctx.state_mut(|s| {
                 s.progress.started += 1;
@@ -446,17 +465,27 @@ impl MigrateCourse {
             if let Some(wait) = wait {
                 ctx.timer(wait).await;
             }
-            Self::migrate_video(ctx, input, unit).await
+            (at, Self::migrate_video(ctx, input, unit, plan).await)
         })
-        .await
+        .await?;
+        for (at, result) in migrated {
+            results[at] = Some(result);
+        }
+        Ok(results.into_iter().flatten().collect())
     }
 
-    async fn migrate_video(ctx: &WorkflowContext<Self>, input: &MigrateCourseInput, unit: VideoUnit) -> Result<VideoResult, VideoFailure> {
+    async fn migrate_video(
+        ctx: &WorkflowContext<Self>,
+        input: &MigrateCourseInput,
+        unit: VideoUnit,
+        plan: VideoPlan,
+    ) -> Result<VideoResult, VideoFailure> {
         let usage_key = unit.usage_key.clone();
         let failure = |message: String| VideoFailure { usage_key: usage_key.clone(), message };
         let options = child_options(video_workflow_id(&usage_key, input.dry_run), &usage_key.course, usage_key.to_string(), input.dry_run, None);
         let run_number = ctx.state(|s| s.run_number);
-        let child_input = MigrateVideoInput { unit, dry_run: input.dry_run, strict: input.strict, retry: input.retry.clone(), run_number };
+        let child_input =
+            MigrateVideoInput { unit, plan: Some(plan), dry_run: input.dry_run, strict: input.strict, retry: input.retry.clone(), run_number };
         let child_input = serde_json::to_value(child_input).expect("video input serializes");
         ctx.state_mut(|s| s.progress.control.entered(usage_key.to_string()));
         let result = match ctx.start_child_workflow(MigrateVideo::run, child_input, options).await {

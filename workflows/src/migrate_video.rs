@@ -6,10 +6,12 @@
 //! unused are deleted too. The course run then writes the video's `edx_video_id` into the
 //! copies of the block that have none, with the rest of its page (see `MigrateCourse`).
 //!
-//! The diff is an ordinary activity: scheduling it ends the workflow task, so the plan is in
-//! the history before anything is written, and a worker that dies later leaves a run that
-//! replays this plan instead of diffing again and taking its own commit for an earlier one.
-//! The other steps are local activities (see `retry::Steps`).
+//! The plan is in the history before anything is written, so a worker that dies later leaves
+//! a run that replays this plan instead of diffing again and taking its own commit for an
+//! earlier one. A course run diffs each page of videos at once and hands every video its plan
+//! in the child's input; the child then runs all its steps in one workflow task. A video
+//! migrated on its own diffs itself first, in an ordinary activity: scheduling it ends the
+//! workflow task. The other steps are local activities (see `retry::Steps`).
 
 use std::collections::BTreeMap;
 
@@ -30,6 +32,9 @@ use crate::retry::{RetrySettings, Steps, failed_with, failure_text};
 #[serde(deny_unknown_fields)]
 pub struct MigrateVideoInput {
     pub unit: VideoUnit,
+    /// The plan of the course's page diff; without one, the video diffs itself first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<VideoPlan>,
     /// Plan only: nothing is written anywhere.
     #[serde(default)]
     pub dry_run: bool,
@@ -81,6 +86,30 @@ impl VideoResult {
     }
 }
 
+/// What a video's plan leaves to do.
+pub enum Settled {
+    /// Nothing to write: the video's result (or why it failed), with no transaction.
+    Done(Result<VideoResult, String>),
+    /// Languages to upload and commit.
+    Migrate(VideoPlan),
+}
+
+/// Bad data fails the video (and so does a language with nothing to read, when strict); a dry
+/// run and a video with nothing to migrate end with their plan.
+pub fn settled_by_plan(usage_key: &UsageKey, plan: VideoPlan, dry_run: bool, strict: bool) -> Settled {
+    let failures = plan.failures.iter().chain(plan.skipped.iter().filter(|_| strict));
+    let reasons: Vec<&str> = failures.map(|f| f.message.as_str()).collect();
+    if !reasons.is_empty() {
+        return Settled::Done(Err(reasons.join("\n")));
+    }
+    let outcome = match (dry_run, plan.migrate.is_empty()) {
+        (true, _) => VideoOutcome::Planned,
+        (false, true) => VideoOutcome::NothingToMigrate,
+        (false, false) => return Settled::Migrate(plan),
+    };
+    Settled::Done(Ok(VideoResult { usage_key: usage_key.clone(), outcome, plan, commit: None, compensated: vec![] }))
+}
+
 /// Why a video failed whose transcripts edx-val holds but whose block does not name them.
 pub fn write_back_failed(usage_key: &UsageKey, edx_video_id: &str, reason: &str) -> String {
     format!("video {usage_key}: edx-val holds its transcripts under {edx_video_id}, but writing that edx_video_id into the block failed: {reason}")
@@ -111,24 +140,21 @@ impl MigrateVideo {
         let input: MigrateVideoInput = read_input("MigrateVideo", raw)?;
         let (unit, usage_key) = (&input.unit, input.unit.usage_key.clone());
         let steps = Steps::new(ctx, &input.retry);
-        let result = |outcome, plan, commit, compensated| VideoResult { usage_key: usage_key.clone(), outcome, plan, commit, compensated };
 
-        step(ctx, "diff");
-        let plan = steps
-            .activity(Diff, unit.clone(), format!("diff {usage_key}"))
-            .await
-            .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", failure_text(&e))))?;
-        let failures = plan.failures.iter().chain(plan.skipped.iter().filter(|_| input.strict));
-        let reasons: Vec<&str> = failures.map(|f| f.message.as_str()).collect();
-        if !reasons.is_empty() {
-            return Err(video_failed(reasons.join("\n")));
-        }
-        if input.dry_run {
-            return Ok(result(VideoOutcome::Planned, plan, None, vec![]));
-        }
-        if plan.migrate.is_empty() {
-            return Ok(result(VideoOutcome::NothingToMigrate, plan, None, vec![]));
-        }
+        let plan = match input.plan.clone() {
+            Some(plan) => plan,
+            None => {
+                step(ctx, "diff");
+                steps
+                    .activity(Diff, unit.clone(), format!("diff {usage_key}"))
+                    .await
+                    .map_err(|e| video_failed(format!("video {usage_key}: the diff failed: {}", failure_text(&e))))?
+            }
+        };
+        let plan = match settled_by_plan(&usage_key, plan, input.dry_run, input.strict) {
+            Settled::Done(done) => return done.map_err(video_failed),
+            Settled::Migrate(plan) => plan,
+        };
 
         // Upload each language edx-val lacks, then commit them all; a failure rolls back what
         // the transaction wrote.
@@ -158,7 +184,7 @@ impl MigrateVideo {
         };
         let compensated = transaction.drop_unused(&commit).await?;
         step(ctx, "done");
-        Ok(result(VideoOutcome::Migrated, plan, Some(commit), compensated))
+        Ok(VideoResult { usage_key, outcome: VideoOutcome::Migrated, plan, commit: Some(commit), compensated })
     }
 
     #[query]

@@ -1,11 +1,13 @@
 //! The diff step of a video: its languages in both branches against edx-val. Only languages
 //! edx-val lacks are read; they are read in full (and hashed) so that bad data fails the video
 //! before anything is written. The bytes of the planned languages are kept for the upload.
-//! The plan itself is pure (`plan_video`): the same reads always give the same plan.
+//! The plan itself is pure (`plan_video`): the same reads always give the same plan. A course
+//! run diffs a page of videos at once (`diff_page`); a video migrated on its own diffs itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use model::plan::{self, Failure, TranscriptRef, VideoPlan};
+use futures::{StreamExt, TryStreamExt};
+use model::plan::{self, Failure, PlannedUnit, TranscriptRef, VideoPlan};
 use model::video::{VideoUnit, winning_branch};
 use model::{Branch, UsageKey};
 use sqlx::AnyPool;
@@ -127,6 +129,27 @@ pub async fn diff_video(stores: &Stores<'_>, others: &OtherCourses, unit: &Video
         }
     }
     Ok(plan)
+}
+
+/// How many videos of a page are diffed at once.
+const PAGE_DIFFS_AT_ONCE: usize = 8;
+
+/// Plans every video of a page, in the page's order. A store that cannot be reached fails the
+/// page (it is retried whole: reads change nothing); bad data fails only its video, in its plan.
+pub async fn diff_page(
+    stores: &Stores<'_>,
+    others: &OtherCourses,
+    units: Vec<VideoUnit>,
+    reads: &PlannedReads,
+) -> Result<Vec<PlannedUnit>, StoreError> {
+    futures::stream::iter(units)
+        .map(|unit| async move {
+            let plan = diff_video(stores, others, &unit, reads).await?;
+            Ok(PlannedUnit { unit, plan })
+        })
+        .buffered(PAGE_DIFFS_AT_ONCE)
+        .try_collect()
+        .await
 }
 
 /// What the diff read of one branch's copy of the block.

@@ -1,5 +1,5 @@
 //! The discovery step: one page of a course's videos, draft and published copies of each block
-//! merged into one unit, in usage key order.
+//! merged into one unit, in usage key order, each then planned by the page's diff.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +7,10 @@ use model::contract::course::{DiscoveredPage, PageRequest};
 use model::video::{self, VideoUnit};
 use model::{Branch, CourseKey, UsageKey};
 
+use super::Stores;
+use super::diff::{self, StoreError};
+use super::planned_reads::PlannedReads;
+use super::shared_videos::OtherCourses;
 use crate::stores::modulestore::Modulestore;
 
 /// A course's videos: one unit per video a learner can reach in some branch (its copies in
@@ -57,15 +61,19 @@ pub fn page_of(units: Vec<VideoUnit>, request: &PageRequest) -> (Vec<VideoUnit>,
     (page, next)
 }
 
-pub async fn discover(modulestore: &Modulestore, request: &PageRequest) -> mongodb::error::Result<DiscoveredPage> {
-    if !modulestore.course_exists(&request.course_key).await? {
+/// The page's videos and their plans.
+pub async fn discover(stores: &Stores<'_>, others: &OtherCourses, reads: &PlannedReads, request: &PageRequest) -> Result<DiscoveredPage, StoreError> {
+    let course = &request.course_key;
+    let modulestore = |e: mongodb::error::Error| StoreError(format!("course {course}: modulestore: {e}"));
+    if !stores.modulestore.course_exists(course).await.map_err(modulestore)? {
         return Ok(DiscoveredPage { course_exists: false, ..DiscoveredPage::default() });
     }
-    let all = course_videos(modulestore, &request.course_key).await?;
+    let all = course_videos(stores.modulestore, course).await.map_err(modulestore)?;
     let total_videos = all.units.len() as u32;
     let (units, next) = page_of(all.units, request);
     let orphans = orphans_of_page(&all.orphans, request, next.as_ref());
-    Ok(DiscoveredPage { course_exists: true, total_videos, units, next, orphans })
+    let videos = diff::diff_page(stores, others, units, reads).await?;
+    Ok(DiscoveredPage { course_exists: true, total_videos, videos, next, orphans })
 }
 
 #[cfg(test)]

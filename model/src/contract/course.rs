@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::video::VideoUnit;
+use crate::plan::PlannedUnit;
 use crate::{Branch, CourseKey, UsageKey};
 
 /// One page of a course's videos, in usage key order.
@@ -23,7 +23,9 @@ pub struct DiscoveredPage {
     pub course_exists: bool,
     /// Videos in the whole course.
     pub total_videos: u32,
-    pub units: Vec<VideoUnit>,
+    /// The page's videos, each with its plan: the page's diff, done before any of its videos
+    /// starts, so that the plan is in the history before anything is written.
+    pub videos: Vec<PlannedUnit>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<UsageKey>,
     /// Video blocks in this page's range that no branch reaches from the course root: invisible

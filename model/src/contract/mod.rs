@@ -49,7 +49,7 @@ activities! {
     Commit, "commit_video", CommitRequest => CommitOutcome;
     /// Deletes the objects of a transaction that edx-val does not reference; returns them.
     Compensate, "compensate_delete", CompensateRequest => Vec<String>;
-    /// Reads one page of a course's videos, both branches merged into units.
+    /// Reads one page of a course's videos, both branches merged into units, and diffs each.
     Discover, "discover_videos", PageRequest => DiscoveredPage;
     /// Writes the `edx_video_id`s of a page's videos into the copies of their blocks that have
     /// none; answers in the order of the request.

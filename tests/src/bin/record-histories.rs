@@ -4,7 +4,7 @@
 //! On the local stack (`scripts/stack start`): `cargo run -p integration-tests --bin record-histories`.
 //! It seeds a small dataset (the showcase courses, broken ones included, and two generated
 //! ones), runs a batch through pause, tune, resume and continue-as-new, a dry run and a re-run
-//! of one course, and writes one history (the SDK's JSON) of each shape to `tests/histories/`,
+//! of one course, two videos on their own (one broken), and writes one history (the SDK's JSON) of each shape to `tests/histories/`,
 //! replacing the files there. Until the first tagged release, record them again after any change
 //! of a workflow's shape; after it, a history that no longer replays means running workflows
 //! would break, and the change must go through patching or worker versioning instead.
@@ -12,11 +12,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use integration_tests::{OperatorCli, clean_up, queue_histories, repo_root, seed_isolated, unique_tag, with_worker};
+use integration_tests::{OperatorCli, clean_up, course_units, queue_histories, repo_root, seed_isolated, unique_tag, with_worker};
 use seed::Plan;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
+use workflows::migrate_video::MigrateVideo;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -30,6 +31,9 @@ async fn main() {
     let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
     let sound = manifest.courses.iter().find(|c| c.flag_expected).expect("a sound course").course_key.clone();
     let out = repo_root().join("tests/histories");
+    let modulestore = activities::stores::modulestore::Modulestore::connect(&settings.modulestore).await.unwrap();
+    let broken = manifest.courses.iter().find(|c| c.course_key.contains("+BrokenX+")).expect("the broken course").course_key.parse().unwrap();
+    let units = course_units(&modulestore, &broken).await;
 
     with_worker(&settings, |client, queue| async move {
         let batch = format!("batch-{}", unique_tag("hist"));
@@ -61,6 +65,16 @@ async fn main() {
             let handle = client.get_workflow_handle::<MigrateCourse>(course_workflow_id(&course, dry_run));
             let result: CourseResult = handle.get_result(WorkflowGetResultOptions::default()).await.expect("the course's result");
             println!("{sound} (dry run {dry_run}): {:?}", result.counts);
+        }
+
+        // A video migrated on its own diffs itself: one of a broken course fails.
+        for block_id in ["unparsable_srt", "good"] {
+            let Some(unit) = units.iter().find(|u| u.usage_key.block_id.contains(block_id)) else { continue };
+            let input = serde_json::json!({ "unit": unit, "retry": {"initial_interval_ms": 200, "maximum_attempts": 2} });
+            let options = WorkflowStartOptions::new(queue.clone(), format!("video-{}", unique_tag("hist"))).build();
+            let handle = client.start_workflow(MigrateVideo::run, input, options).await.expect("starting a video");
+            let result = handle.get_result(WorkflowGetResultOptions::default()).await;
+            println!("{} on its own: {}", unit.usage_key, result.map(|r| format!("{:?}", r.outcome)).unwrap_or_else(|e| format!("failed: {e}")));
         }
 
         write_histories(&client, &queue, &out).await;
