@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::{StreamExt, TryStreamExt};
 use model::Branch;
 use model::contract::course::{CutOver, ValidateRequest, ValidatedPage, VideoFailure, WriteBackRequest};
 use model::plan::{NO_SOURCE_KINDS, target_edx_video_id};
@@ -23,9 +24,11 @@ pub async fn validate(stores: &Stores<'_>, request: &ValidateRequest) -> Result<
     let units = course_units(stores.modulestore, &request.page.course_key).await.map_err(|e| format!("modulestore: {e}"))?;
     let (units, next) = page_of(units, &request.page);
     let mut page = ValidatedPage { next, ..ValidatedPage::default() };
-    for unit in &units {
+    let checks: Vec<_> = units.iter().map(|unit| validate_video(stores, request, unit)).collect();
+    let checks: Vec<Checked> = futures::stream::iter(checks).buffered(VIDEOS_AT_ONCE).try_collect().await?;
+    for (unit, checked) in units.iter().zip(checks) {
         page.videos += 1;
-        let checked = validate_video(stores, request, unit, &mut page.transcripts).await?;
+        page.transcripts += checked.transcripts;
         let passed = checked.problems.is_empty();
         page.failures.extend(checked.problems.into_iter().map(|message| VideoFailure { usage_key: unit.usage_key.clone(), message }));
         if let Some(write_back) = checked.write_back.filter(|_| passed) {
@@ -35,13 +38,18 @@ pub async fn validate(stores: &Stores<'_>, request: &ValidateRequest) -> Result<
     Ok(page)
 }
 
+/// How many videos of a page are checked at once.
+const VIDEOS_AT_ONCE: usize = 8;
+
 struct Checked {
     problems: Vec<String>,
     write_back: Option<WriteBackRequest>,
+    /// Languages checked against their source.
+    transcripts: u32,
 }
 
 /// What is wrong with one video after the migration; `Err` only when a store cannot be read.
-async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &VideoUnit, checked: &mut u32) -> Result<Checked, String> {
+async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &VideoUnit) -> Result<Checked, String> {
     let (course, video) = (&unit.usage_key.course, &unit.usage_key);
     let mut problems = Vec::new();
     let mut languages = BTreeSet::new();
@@ -57,7 +65,7 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
         Ok(id) => id,
         Err(disagreement) => {
             problems.push(format!("validation: course {course}, video {video}: {disagreement}"));
-            return Ok(Checked { problems, write_back: None });
+            return Ok(Checked { problems, write_back: None, transcripts: 0 });
         }
     };
     // What the course's contentstore gives for each language: (file, SHA-256 of the SJSON).
@@ -80,7 +88,7 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
     };
     drop(conn);
     if in_edxval.is_empty() && sources.is_empty() {
-        return Ok(Checked { problems, write_back: None });
+        return Ok(Checked { problems, write_back: None, transcripts: 0 });
     }
     for language in sources.keys().filter(|l| !in_edxval.contains_key(*l)) {
         problems
@@ -90,19 +98,29 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
     for (language, row) in &in_edxval {
         let name = &row.transcript;
         let at = format!("course {course}, video {video}, language {language}, file {name}");
-        let Some((bytes, recorded)) = bucket.get_with_sha256(name).await.map_err(|e| e.to_string())? else {
-            problems.push(format!(
-                "validation: {at}: edx-val names this transcript, but s3://{}/{} does not exist",
-                bucket.bucket(),
-                bucket.object_key(name)
-            ));
+        let missing =
+            || format!("validation: {at}: edx-val names this transcript, but s3://{}/{} does not exist", bucket.bucket(), bucket.object_key(name));
+        let Some(stored) = bucket.stored(name).await.map_err(|e| e.to_string())? else {
+            problems.push(missing());
             continue;
         };
-        let actual = hex::encode(Sha256::digest(&bytes));
         // An object without the SHA-256 the migration records at upload is someone else's (a
         // Studio upload, an earlier tool), served to learners before the migration: readable is
-        // all that can be asked of it. The migration's own must be this course's.
-        let Some(recorded) = recorded else { continue };
+        // all that can be asked of it. The migration's own must be this course's. Where S3
+        // checked the bytes against their SHA-256 when they were written, its HEAD proves them
+        // as well as reading them back would.
+        let actual = match (stored.verified_sha256, &stored.recorded_sha256) {
+            (Some(verified), Some(_)) => verified,
+            (_, recorded) => match bucket.get(name).await.map_err(|e| e.to_string())? {
+                None => {
+                    problems.push(missing());
+                    continue;
+                }
+                Some(_) if recorded.is_none() => continue,
+                Some(bytes) => hex::encode(Sha256::digest(&bytes)),
+            },
+        };
+        let Some(recorded) = stored.recorded_sha256 else { continue };
         if recorded != actual {
             problems.push(format!("validation: {at}: SHA-256 {actual} differs from {recorded} recorded at upload"));
         }
@@ -118,10 +136,10 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
             )),
         }
     }
-    *checked += sources.keys().filter(|l| in_edxval.contains_key(*l)).count() as u32;
+    let transcripts = sources.keys().filter(|l| in_edxval.contains_key(*l)).count() as u32;
     let unnamed: BTreeSet<Branch> = unit.copies.iter().filter(|c| c.fields.edx_video_id.is_empty()).map(|c| c.branch).collect();
     if in_edxval.is_empty() || unnamed.is_empty() {
-        return Ok(Checked { problems, write_back: None });
+        return Ok(Checked { problems, write_back: None, transcripts });
     }
     Ok(match request.cut_over {
         CutOver::Video => {
@@ -130,11 +148,12 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
                     "validation: course {course}, video {video}: the {branch} copy of the block has no edx_video_id; the LMS would not find edx-val video {id}"
                 ));
             }
-            Checked { problems, write_back: None }
+            Checked { problems, write_back: None, transcripts }
         }
         CutOver::Course | CutOver::Later => Checked {
             problems,
             write_back: Some(WriteBackRequest { usage_key: video.clone(), edx_video_id: id, branches: unnamed, replaces: String::new() }),
+            transcripts,
         },
     })
 }

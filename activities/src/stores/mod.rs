@@ -10,4 +10,5 @@ pub mod s3;
 pub mod settings;
 pub mod split_course_index;
 pub mod sql_probe;
+pub mod structures;
 pub mod throttle;

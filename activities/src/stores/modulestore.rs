@@ -12,6 +12,7 @@ use model::{Branch, CourseKey, CourseKeyError, UsageKey};
 use mongodb::Database;
 
 use super::settings::MongoSettings;
+use super::structures::Structures;
 use super::throttle::Throttle;
 
 pub const ACTIVE_VERSIONS: &str = "modulestore.active_versions";
@@ -104,6 +105,7 @@ pub struct CourseListing {
 pub struct Modulestore {
     database: Database,
     reads: Throttle,
+    structures: Structures,
 }
 
 impl Modulestore {
@@ -113,7 +115,7 @@ impl Modulestore {
     }
 
     pub fn new(database: Database) -> Self {
-        Self { database, reads: Throttle::default() }
+        Self { database, reads: Throttle::default(), structures: Structures::default() }
     }
 
     /// At most `reads` queries per second from this handle and its clones.
@@ -167,10 +169,23 @@ impl Modulestore {
     /// The course's video blocks as `branch` shows them, sorted by usage key: those a learner
     /// can reach from the course root, and the orphans no parent names.
     pub async fn video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<BranchVideos> {
-        let mut found =
-            if course.old_style { self.old_mongo_video_blocks(course, branch).await? } else { self.split_video_blocks(course, branch).await? };
-        found.videos.sort_by(|a, b| a.0.cmp(&b.0));
-        found.orphans.sort();
+        let sorted = |mut found: BranchVideos| {
+            found.videos.sort_by(|a, b| a.0.cmp(&b.0));
+            found.orphans.sort();
+            found
+        };
+        if course.old_style {
+            return Ok(sorted(self.old_mongo_video_blocks(course, branch).await?));
+        }
+        let Some(head) = self.split_head(course, branch).await? else {
+            return Ok(BranchVideos::default());
+        };
+        let (course_id, structure_id) = (course.to_string(), head.to_string());
+        if let Some(found) = self.structures.get(&course_id, &structure_id) {
+            return Ok(found);
+        }
+        let found = sorted(self.split_video_blocks(course, branch, head).await?);
+        self.structures.keep(&course_id, &structure_id, &found);
         Ok(found)
     }
 
@@ -204,10 +219,7 @@ impl Modulestore {
         Ok(index.and_then(|index| index.get_document("versions").ok().and_then(|v| v.get(branch.split_version_key()).cloned())))
     }
 
-    async fn split_video_blocks(&self, course: &CourseKey, branch: Branch) -> mongodb::error::Result<BranchVideos> {
-        let Some(head) = self.split_head(course, branch).await? else {
-            return Ok(BranchVideos::default());
-        };
+    async fn split_video_blocks(&self, course: &CourseKey, branch: Branch, head: Bson) -> mongodb::error::Result<BranchVideos> {
         self.read_slot().await;
         // A structure holds the whole course, megabytes for a big one: read as raw BSON, of
         // which only the video blocks' fields and every block's children are decoded.
@@ -306,7 +318,7 @@ impl Modulestore {
 }
 
 /// A branch's video blocks: those reachable from the course root, and the orphans.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BranchVideos {
     pub videos: Vec<(UsageKey, VideoCopy)>,
     pub orphans: Vec<UsageKey>,

@@ -2,7 +2,10 @@
 //! takes the *name* edx-val keeps in its `transcript` column, and the object key is the
 //! storage's `location`, a slash and that name (django-storages' `safe_join`).
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use base64::Engine;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
@@ -12,7 +15,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use sha2::{Digest, Sha256};
 
-use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::types::{ChecksumMode, ServerSideEncryption};
 
 use super::settings::{Encryption, S3Settings};
 use super::throttle::Throttle;
@@ -47,6 +50,18 @@ pub struct TranscriptBucket {
     directory_prefix: String,
     encryption: Option<Encryption>,
     requests: Throttle,
+    /// Whether the server checks `x-amz-checksum-sha256` against what it receives, found once.
+    verifies_checksums: Arc<tokio::sync::OnceCell<bool>>,
+}
+
+/// What S3 says of an object without sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The SHA-256 (hex) the server checked the bytes against when they were written, where it
+    /// checks them (`TranscriptBucket::verifies_checksums`).
+    pub verified_sha256: Option<String>,
+    /// The SHA-256 the migration recorded in the object's metadata (none for others' objects).
+    pub recorded_sha256: Option<String>,
 }
 
 impl TranscriptBucket {
@@ -75,6 +90,7 @@ impl TranscriptBucket {
             directory_prefix: settings.directory_prefix.clone(),
             encryption: settings.encryption.clone(),
             requests: Throttle::default(),
+            verifies_checksums: Arc::default(),
         }
     }
 
@@ -121,19 +137,45 @@ impl TranscriptBucket {
 
     /// Writes the object only if the key is free, so nothing that exists is ever overwritten.
     /// The object carries the SHA-256 of its bytes (`x-amz-meta-sha256`) for validation, and
-    /// the storage's server-side encryption.
+    /// the storage's server-side encryption. Where the server checks checksums, the SHA-256
+    /// goes as `x-amz-checksum-sha256` too: the server refuses bytes that do not match it, and
+    /// returns it on HEAD, so validation need not read the object back.
     pub async fn put_if_absent(&self, name: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
-        let sha256 = hex::encode(Sha256::digest(&body));
-        self.put(name, body, Some(sha256)).await
+        let digest = Sha256::digest(&body);
+        let checksum = self.verifies_checksums().await?.then(|| base64::engine::general_purpose::STANDARD.encode(digest));
+        self.put(name, body, Some(hex::encode(digest)), checksum).await
     }
 
     /// Writes the object as edx-val's own storage does, without the migration's SHA-256: for
     /// the seed and the tests that play users.
     pub async fn put_as_edxval(&self, name: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
-        self.put(name, body, None).await
+        self.put(name, body, None, None).await
     }
 
-    async fn put(&self, name: &str, body: Vec<u8>, sha256: Option<String>) -> Result<PutOutcome, S3Error> {
+    /// Whether the server refuses a PUT whose `x-amz-checksum-sha256` does not match its body
+    /// and takes one that does (SeaweedFS, MinIO and AWS do), tried once per worker on a probe
+    /// of the migration's own name shape, deleted again.
+    pub async fn verifies_checksums(&self) -> Result<bool, S3Error> {
+        let probe = || async {
+            let name = format!("{}{}.sjson", self.directory_prefix, uuid::Uuid::new_v4().simple());
+            let body = br#"{"start": [], "end": [], "text": []}"#.to_vec();
+            let checksum = |bytes: &[u8]| Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes)));
+            let answered = |put: Result<PutOutcome, S3Error>| match put {
+                Ok(_) => Ok(true),
+                Err(S3Error { status: Some(_), .. }) => Ok(false),
+                Err(unanswered) => Err(unanswered),
+            };
+            let wrong_taken = answered(self.put(&name, body.clone(), None, checksum(b"not the body")).await)?;
+            let verifies = !wrong_taken && answered(self.put(&name, body.clone(), None, checksum(&body)).await)?;
+            if wrong_taken || verifies {
+                self.delete(&name).await?;
+            }
+            Ok(verifies)
+        };
+        self.verifies_checksums.get_or_try_init(probe).await.copied()
+    }
+
+    async fn put(&self, name: &str, body: Vec<u8>, sha256: Option<String>, checksum: Option<String>) -> Result<PutOutcome, S3Error> {
         self.requests.wait().await;
         let key = self.object_key(name);
         let mut put = self
@@ -143,6 +185,7 @@ impl TranscriptBucket {
             .key(&key)
             .content_type("application/json")
             .set_metadata(sha256.map(|sha256| [(SHA256_METADATA.to_string(), sha256)].into()))
+            .set_checksum_sha256(checksum)
             .if_none_match("*")
             .body(ByteStream::from(body));
         put = match &self.encryption {
@@ -169,6 +212,23 @@ impl TranscriptBucket {
         let key = self.object_key(name);
         let head = self.client.head_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| self.error("HEAD", &key, e))?;
         Ok(head.server_side_encryption().map(|sse| sse.as_str().to_string()))
+    }
+
+    /// What S3 holds under the name, from a HEAD; `None` when nothing.
+    pub async fn stored(&self, name: &str) -> Result<Option<Stored>, S3Error> {
+        self.requests.wait().await;
+        let key = self.object_key(name);
+        let head = match self.client.head_object().bucket(&self.bucket).key(&key).checksum_mode(ChecksumMode::Enabled).send().await {
+            Ok(head) => head,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+            Err(e) => return Err(self.error("HEAD", &key, e)),
+        };
+        let verified = match self.verifies_checksums().await? {
+            true => head.checksum_sha256().and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok()).map(hex::encode),
+            false => None,
+        };
+        let recorded = head.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned();
+        Ok(Some(Stored { verified_sha256: verified, recorded_sha256: recorded }))
     }
 
     /// The object's bytes and the SHA-256 recorded when the migration wrote it (none for objects
