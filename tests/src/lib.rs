@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod faults;
 pub mod invariants;
 pub mod live_edits;
+pub mod prometheus;
 pub mod proxy;
 
 use activities::stores::settings::{Env, StoreSettings};

@@ -15,6 +15,7 @@ use activities::stores::s3::TranscriptBucket;
 use activities::stores::settings::StoreSettings;
 use bson::{Bson, doc};
 use integration_tests::faults::WorkerProcess;
+use integration_tests::prometheus::metric;
 use integration_tests::{clean_up, course_units, env_file, seed_isolated, unique_tag};
 use model::CourseKey;
 use seed::Plan;
@@ -93,19 +94,7 @@ async fn change_asset(settings: &StoreSettings, course: &CourseKey, name: &str, 
 
 /// The worker's `/metrics`, as Prometheus scrapes it.
 async fn scrape(port: u16) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("the metrics endpoint");
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    answer
-}
-
-/// The sum of a metric's series.
-fn metric(scraped: &str, name: &str) -> f64 {
-    let series = scraped.lines().filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' ')));
-    series.map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum()
+    integration_tests::prometheus::scrape(port).await.expect("the metrics endpoint")
 }
 
 /// The metric names a PromQL query reads.

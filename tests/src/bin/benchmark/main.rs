@@ -6,6 +6,7 @@
 
 mod measure;
 mod raw;
+mod server_metrics;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use integration_tests::faults::WorkerProcess;
 use integration_tests::{clean_up, isolated_settings, own_bucket, stack_client, unique_tag};
 use measure::{CpuMeter, QueueRuns};
 use seed::{Dataset, Plan};
+use server_metrics::TemporalFigures;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
 
@@ -67,6 +69,7 @@ struct Round {
     cpu: Vec<(String, f64)>,
     worker_peak_mib: f64,
     runs: QueueRuns,
+    temporal: TemporalFigures,
 }
 
 impl Round {
@@ -135,8 +138,11 @@ async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
     let raw_cpu = meter.stop();
     anyhow::ensure!(copied.transcripts == shape.transcripts(), "the raw loop moved {} transcripts, not {}", copied.transcripts, shape.transcripts());
 
+    let metrics_port = server_metrics::metrics_port(&options.stack_dir)?;
+    let before = TemporalFigures::read(metrics_port).await?;
     let (seconds, cpu, worker_peak_mib, runs) = orchestrated(shape, options, &settings, &servers).await?;
-    let round = Round { shape, raw_seconds, raw_cpu, seconds, cpu, worker_peak_mib, runs };
+    let temporal = TemporalFigures::read(metrics_port).await?.since(&before);
+    let round = Round { shape, raw_seconds, raw_cpu, seconds, cpu, worker_peak_mib, runs, temporal };
     report(&round, options);
     for settings in [&raw_settings, &settings] {
         clean_up(settings).await;
@@ -231,7 +237,7 @@ fn report(round: &Round, options: &Options) {
     println!("ratio orchestrated / raw: {:.2} ({} at a time)", rate / raw_rate, options.concurrency);
     println!("latency per video: p50 {:.0} ms, p99 {:.0} ms", ms(round.runs.percentile(50)), ms(round.runs.percentile(99)));
     println!("worker peak RSS: {:.1} MiB", round.worker_peak_mib);
-    println!("Temporal server CPU: {temporal:.1} s");
+    println!("Temporal server CPU: {temporal:.1} s, {:.1} ms per video", temporal * 1000.0 / videos as f64);
     println!(
         "history events per video: {:.1} ({} runs, {} events, longest run {} events)",
         round.runs.history_events as f64 / videos as f64,
@@ -239,6 +245,9 @@ fn report(round: &Round, options: &Options) {
         round.runs.history_events,
         round.runs.longest_history
     );
+    for line in round.temporal.lines(videos) {
+        println!("{line}");
+    }
     println!("CPU seconds, orchestrated: {}", cpu_line(&round.cpu));
     println!("CPU seconds, raw copy:     {}", cpu_line(&round.raw_cpu));
 }

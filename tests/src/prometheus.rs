@@ -1,0 +1,42 @@
+//! A Prometheus endpoint on 127.0.0.1 read as Prometheus scrapes it, and sums of its series:
+//! the worker's own (the console test) and the Temporal server's (the benchmark).
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The text `/metrics` answers on `port`.
+pub async fn scrape(port: u16) -> anyhow::Result<String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "127.0.0.1:{port}/metrics answered {}", answer.lines().next().unwrap_or(""));
+    Ok(answer)
+}
+
+/// The sum of a metric's series.
+pub fn metric(scraped: &str, name: &str) -> f64 {
+    metric_where(scraped, name, |_| true)
+}
+
+/// The sum of the series of a metric whose labels (`{a="b",…}`, or empty) pass `labels`.
+pub fn metric_where(scraped: &str, name: &str, labels: impl Fn(&str) -> bool) -> f64 {
+    let series = scraped.lines().filter_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (labelled, value) = rest.rsplit_once(' ')?;
+        (labelled.is_empty() || labelled.starts_with('{')).then_some((labelled, value))
+    });
+    series.filter(|(labelled, _)| labels(labelled)).filter_map(|(_, value)| value.parse::<f64>().ok()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_are_summed_by_name_and_labels() {
+        let scraped = "# HELP x\nrequests{operation=\"A\"} 2\nrequests{operation=\"B\"} 3\nrequests_total 7\nrequests 1\n";
+        assert_eq!(metric(scraped, "requests"), 6.0, "not requests_total");
+        assert_eq!(metric_where(scraped, "requests", |l| l.contains("operation=\"B\"")), 3.0);
+        assert_eq!(metric(scraped, "requests_total"), 7.0);
+    }
+}
