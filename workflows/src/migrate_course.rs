@@ -442,7 +442,7 @@ impl MigrateCourse {
         let mut to_migrate = Vec::new();
         for PlannedUnit { unit, plan } in videos {
             match settled_by_plan(&unit.usage_key, plan, input.dry_run, input.strict) {
-                Settled::Done(done) => results.push(Some(done.map_err(|message| VideoFailure { usage_key: unit.usage_key, message }))),
+                Settled::Done(done) => results.push(Some((*done).map_err(|message| VideoFailure { usage_key: unit.usage_key, message }))),
                 Settled::Migrate(plan) => {
                     to_migrate.push((results.len(), unit, plan));
                     results.push(None);

@@ -89,7 +89,7 @@ impl VideoResult {
 /// What a video's plan leaves to do.
 pub enum Settled {
     /// Nothing to write: the video's result (or why it failed), with no transaction.
-    Done(Result<VideoResult, String>),
+    Done(Box<Result<VideoResult, String>>),
     /// Languages to upload and commit.
     Migrate(VideoPlan),
 }
@@ -100,14 +100,14 @@ pub fn settled_by_plan(usage_key: &UsageKey, plan: VideoPlan, dry_run: bool, str
     let failures = plan.failures.iter().chain(plan.skipped.iter().filter(|_| strict));
     let reasons: Vec<&str> = failures.map(|f| f.message.as_str()).collect();
     if !reasons.is_empty() {
-        return Settled::Done(Err(reasons.join("\n")));
+        return Settled::Done(Box::new(Err(reasons.join("\n"))));
     }
     let outcome = match (dry_run, plan.migrate.is_empty()) {
         (true, _) => VideoOutcome::Planned,
         (false, true) => VideoOutcome::NothingToMigrate,
         (false, false) => return Settled::Migrate(plan),
     };
-    Settled::Done(Ok(VideoResult { usage_key: usage_key.clone(), outcome, plan, commit: None, compensated: vec![] }))
+    Settled::Done(Box::new(Ok(VideoResult { usage_key: usage_key.clone(), outcome, plan, commit: None, compensated: vec![] })))
 }
 
 /// Why a video failed whose transcripts edx-val holds but whose block does not name them.
@@ -152,7 +152,7 @@ impl MigrateVideo {
             }
         };
         let plan = match settled_by_plan(&usage_key, plan, input.dry_run, input.strict) {
-            Settled::Done(done) => return done.map_err(video_failed),
+            Settled::Done(done) => return (*done).map_err(video_failed),
             Settled::Migrate(plan) => plan,
         };
 

@@ -55,6 +55,8 @@ fn preset(name: &str) -> anyhow::Result<Vec<Shape>> {
 #[derive(Clone)]
 struct Options {
     concurrency: usize,
+    /// Courses of the batch migrated side by side.
+    courses_in_flight: usize,
     cues: usize,
     worker_binary: PathBuf,
     stack_dir: PathBuf,
@@ -87,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
     let here = std::env::current_exe()?;
     let options = Options {
         concurrency: setting("BENCHMARK_CONCURRENCY", 16)?,
+        courses_in_flight: setting("BENCHMARK_COURSES_IN_FLIGHT", 1)?,
         cues: setting("BENCHMARK_CUES", 60)?,
         worker_binary: here.with_file_name("test-worker"),
         stack_dir: integration_tests::env_file().parent().context("the env file's folder")?.to_path_buf(),
@@ -96,7 +99,13 @@ async fn main() -> anyhow::Result<()> {
         "{} is missing: build with cargo build --release -p integration-tests --bins",
         options.worker_binary.display()
     );
-    println!("preset {preset_name}: {} cores, {} at a time, {} cues per transcript", cores(), options.concurrency, options.cues);
+    println!(
+        "preset {preset_name}: {} cores, {} at a time, {} course(s) side by side, {} cues per transcript",
+        cores(),
+        options.concurrency,
+        options.courses_in_flight,
+        options.cues
+    );
     let mut rounds = Vec::new();
     for shape in shapes {
         rounds.push(round(shape, &options).await?);
@@ -192,7 +201,7 @@ async fn orchestrated(
     let client = stack_client().await;
     let input = serde_json::json!({
         "all_courses": true,
-        "max_courses_in_flight": 1,
+        "max_courses_in_flight": options.courses_in_flight,
         "max_videos_in_flight_per_course": options.concurrency,
         "max_videos_in_flight": options.concurrency,
         // SQLite answers "database is locked" when many writers meet; more attempts ride it out.
