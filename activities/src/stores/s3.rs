@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
@@ -142,7 +143,7 @@ impl TranscriptBucket {
     /// returns it on HEAD, so validation need not read the object back.
     pub async fn put_if_absent(&self, name: &str, body: Vec<u8>) -> Result<PutOutcome, S3Error> {
         let digest = Sha256::digest(&body);
-        let checksum = self.verifies_checksums().await?.then(|| base64::engine::general_purpose::STANDARD.encode(digest));
+        let checksum = self.verifies_checksums().await?.then(|| BASE64.encode(digest));
         self.put(name, body, Some(hex::encode(digest)), checksum).await
     }
 
@@ -159,7 +160,7 @@ impl TranscriptBucket {
         let probe = || async {
             let name = format!("{}{}.sjson", self.directory_prefix, uuid::Uuid::new_v4().simple());
             let body = br#"{"start": [], "end": [], "text": []}"#.to_vec();
-            let checksum = |bytes: &[u8]| Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes)));
+            let checksum = |bytes: &[u8]| Some(BASE64.encode(Sha256::digest(bytes)));
             let answered = |put: Result<PutOutcome, S3Error>| match put {
                 Ok(_) => Ok(true),
                 Err(S3Error { status: Some(_), .. }) => Ok(false),
@@ -202,10 +203,6 @@ impl TranscriptBucket {
         }
     }
 
-    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, S3Error> {
-        Ok(self.get_with_sha256(name).await?.map(|(bytes, _)| bytes))
-    }
-
     /// The server-side encryption S3 reports for the object (`AES256`, `aws:kms`), if any.
     pub async fn encryption_of(&self, name: &str) -> Result<Option<String>, S3Error> {
         self.requests.wait().await;
@@ -224,21 +221,19 @@ impl TranscriptBucket {
             Err(e) => return Err(self.error("HEAD", &key, e)),
         };
         let verified = match self.verifies_checksums().await? {
-            true => head.checksum_sha256().and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok()).map(hex::encode),
+            true => head.checksum_sha256().and_then(|b64| BASE64.decode(b64).ok()).map(hex::encode),
             false => None,
         };
         let recorded = head.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned();
         Ok(Some(Stored { verified_sha256: verified, recorded_sha256: recorded }))
     }
 
-    /// The object's bytes and the SHA-256 recorded when the migration wrote it (none for objects
-    /// others wrote).
-    pub async fn get_with_sha256(&self, name: &str) -> Result<Option<(Vec<u8>, Option<String>)>, S3Error> {
+    /// The object's bytes, `None` when nothing is stored under the name.
+    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, S3Error> {
         self.requests.wait().await;
         let key = self.object_key(name);
         match self.client.get_object().bucket(&self.bucket).key(&key).send().await {
             Ok(object) => {
-                let recorded = object.metadata().and_then(|m| m.get(SHA256_METADATA)).cloned();
                 let bytes = object.body.collect().await.map_err(|e| S3Error {
                     operation: "GET",
                     bucket: self.bucket.clone(),
@@ -246,7 +241,7 @@ impl TranscriptBucket {
                     detail: e.to_string(),
                     status: None,
                 })?;
-                Ok(Some((bytes.to_vec(), recorded)))
+                Ok(Some(bytes.to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) => Err(self.error("GET", &key, e)),
