@@ -18,14 +18,16 @@ pub fn metric(scraped: &str, name: &str) -> f64 {
     metric_where(scraped, name, |_| true)
 }
 
-/// The sum of the series of a metric whose labels (`{a="b",…}`, or empty) pass `labels`.
+/// The sum of the series of a metric whose labels (`{a="b",…}`, or empty) pass `labels`. A
+/// value that is not a number is a broken endpoint: it panics rather than count as nothing.
 pub fn metric_where(scraped: &str, name: &str, labels: impl Fn(&str) -> bool) -> f64 {
     let series = scraped.lines().filter_map(|line| {
         let rest = line.strip_prefix(name)?;
         let (labelled, value) = rest.rsplit_once(' ')?;
         (labelled.is_empty() || labelled.starts_with('{')).then_some((labelled, value))
     });
-    series.filter(|(labelled, _)| labels(labelled)).filter_map(|(_, value)| value.parse::<f64>().ok()).sum()
+    let value = |value: &str| value.parse::<f64>().unwrap_or_else(|_| panic!("{name}: {value:?} is not a number"));
+    series.filter(|(labelled, _)| labels(labelled)).map(|(_, v)| value(v)).sum()
 }
 
 #[cfg(test)]
@@ -38,5 +40,11 @@ mod tests {
         assert_eq!(metric(scraped, "requests"), 6.0, "not requests_total");
         assert_eq!(metric_where(scraped, "requests", |l| l.contains("operation=\"B\"")), 3.0);
         assert_eq!(metric(scraped, "requests_total"), 7.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a number")]
+    fn a_value_that_is_not_a_number_is_refused() {
+        metric("requests 1\nrequests{a=\"b\"} x\n", "requests");
     }
 }

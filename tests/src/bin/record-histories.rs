@@ -4,10 +4,11 @@
 //! On the local stack (`scripts/stack start`): `cargo run -p integration-tests --bin record-histories`.
 //! It seeds a small dataset (the showcase courses, broken ones included, and two generated
 //! ones), runs a batch through pause, tune, resume and continue-as-new, a dry run and a re-run
-//! of one course, two videos on their own (one broken), and writes one history (the SDK's JSON) of each shape to `tests/histories/`,
-//! replacing the files there. Until the first tagged release, record them again after any change
-//! of a workflow's shape; after it, a history that no longer replays means running workflows
-//! would break, and the change must go through patching or worker versioning instead.
+//! of one course, two videos on their own (one broken), and writes one history (the SDK's JSON)
+//! of each shape to `tests/histories/`, replacing the files there. Until the first tagged
+//! release, record them again after any change of a workflow's shape; after it, a history that
+//! no longer replays means running workflows would break, and the change must go through
+//! patching or worker versioning instead.
 
 use std::path::Path;
 use std::time::Duration;
