@@ -11,6 +11,8 @@ use model::contract::course::VideoFailure;
 use seed::Manifest;
 use seed::manifest::Outcome;
 use sha2::Digest;
+use temporalio_client::{Client, WorkflowGetResultOptions};
+use workflows::migrate_course::{MigrateCourse, course_workflow_id};
 
 use crate::final_edx_video_id;
 
@@ -91,6 +93,23 @@ impl Audit {
             self.misreported.len()
         )
     }
+}
+
+/// Each course's failures as its last run reports them (course key → failures), every one of
+/// them listed.
+pub async fn reported_failures(client: &Client, courses: &[String]) -> BTreeMap<String, Vec<VideoFailure>> {
+    let mut reported = BTreeMap::new();
+    for course in courses {
+        let id = course_workflow_id(&course.parse().unwrap(), false);
+        let result = client
+            .get_workflow_handle::<MigrateCourse>(&id)
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e:?}"));
+        assert_eq!(result.more_failures, 0, "{course}: every failure is listed");
+        reported.insert(course.clone(), result.failures);
+    }
+    reported
 }
 
 /// Checks the stores after a migration of `manifest`'s courses, against `before` (taken after

@@ -25,19 +25,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use integration_tests::faults::{Fault, WorkerProcess, restart_server, sql_outage};
-use integration_tests::invariants::{Audit, audit, snapshot};
+use integration_tests::invariants::{Audit, audit, reported_failures, snapshot};
 use integration_tests::live_edits::{authors_editing, draft_display_name, users_uploading};
 use integration_tests::proxy::{FaultProxy, Mode};
 use integration_tests::{
     clean_up, queue_histories, running_on, secrets_found, seed_isolated, stack_client, stack_secrets, unique_tag, with_worker_of, workflow_status,
 };
 use model::CourseKey;
-use model::contract::course::VideoFailure;
 use seed::Plan;
 use seed::rng::Rng;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
 use temporalio_common::data_converters::RawValue;
-use workflows::migrate_course::{CourseResult, MigrateCourse, course_workflow_id};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -105,22 +103,6 @@ async fn batch_result(client: &Client, batch: &str, worker: &mut WorkerProcess, 
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-}
-
-async fn course_result(client: &Client, course: &str) -> CourseResult {
-    let id = course_workflow_id(&course.parse().unwrap(), false);
-    client.get_workflow_handle::<MigrateCourse>(&id).get_result(WorkflowGetResultOptions::default()).await.unwrap_or_else(|e| panic!("{id}: {e:?}"))
-}
-
-/// Each course's failures as its last run reports them, all of them listed.
-async fn reported_failures(client: &Client, courses: &[String]) -> BTreeMap<String, Vec<VideoFailure>> {
-    let mut reported = BTreeMap::new();
-    for course in courses {
-        let result = course_result(client, course).await;
-        assert_eq!(result.more_failures, 0, "{course}: every failure is listed");
-        reported.insert(course.clone(), result.failures);
-    }
-    reported
 }
 
 /// Sends `pause` or `resume` to the batch, again while the Temporal server is still coming back

@@ -2,7 +2,10 @@
 //! worker as a process of its own, moves a second copy of the same data with a plain loop (the
 //! ceiling), and prints throughput, latency, memory, CPU and history figures for both. The
 //! quick and full presets run two sizes of the same shape, so that the cost per video can be
-//! compared (the slope); full then runs one course of 10,000 videos. Run it with `scripts/benchmark [quick|full|course]`.
+//! compared (the slope); full then runs one course of 10,000 videos. Both end with the smaller
+//! size again on two worker processes sharing one task queue (scale-out). After every
+//! orchestrated run the stores are audited as the reliability suite audits them. Run it with
+//! `scripts/benchmark [quick|full|course]`.
 
 mod measure;
 mod raw;
@@ -14,9 +17,10 @@ use std::time::{Duration, Instant};
 use activities::stores::settings::StoreSettings;
 use anyhow::Context;
 use integration_tests::faults::WorkerProcess;
+use integration_tests::invariants::{audit, reported_failures, snapshot};
 use integration_tests::{clean_up, isolated_settings, own_bucket, stack_client, unique_tag};
 use measure::{CpuMeter, QueueRuns};
-use seed::{Dataset, Plan};
+use seed::{Dataset, Manifest, Plan};
 use server_metrics::TemporalFigures;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use workflows::migrate_courses::{BatchResult, MigrateCourses};
@@ -42,12 +46,26 @@ const fn shape(courses: usize, videos: usize, languages: usize) -> Shape {
     Shape { courses, videos, languages }
 }
 
+/// One size, and how many worker processes share its task queue.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    shape: Shape,
+    workers: usize,
+}
+
+const fn one(shape: Shape) -> Setup {
+    Setup { shape, workers: 1 }
+}
+
+/// Scale-out: two worker processes on one queue.
+const TWO_WORKERS: Setup = Setup { shape: shape(2, 100, 5), workers: 2 };
+
 /// The sizes a preset runs; the first two give the slope.
-fn preset(name: &str) -> anyhow::Result<Vec<Shape>> {
+fn preset(name: &str) -> anyhow::Result<Vec<Setup>> {
     match name {
-        "quick" => Ok(vec![shape(1, 20, 5), shape(2, 100, 5)]),
-        "full" => Ok(vec![shape(2, 100, 5), shape(10, 2_000, 5), HUGE_COURSE]),
-        "course" => Ok(vec![HUGE_COURSE]),
+        "quick" => Ok(vec![one(shape(1, 20, 5)), one(shape(2, 100, 5)), TWO_WORKERS]),
+        "full" => Ok(vec![one(shape(2, 100, 5)), one(shape(10, 2_000, 5)), one(HUGE_COURSE), TWO_WORKERS]),
+        "course" => Ok(vec![one(HUGE_COURSE)]),
         other => anyhow::bail!("unknown preset {other:?}: quick, full or course"),
     }
 }
@@ -65,6 +83,7 @@ struct Options {
 /// One size's figures.
 struct Round {
     shape: Shape,
+    workers: usize,
     raw_seconds: f64,
     raw_cpu: Vec<(String, f64)>,
     seconds: f64,
@@ -84,7 +103,7 @@ impl Round {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let preset_name = args.first().map_or("quick", String::as_str);
-    let shapes = preset(preset_name)?;
+    let setups = preset(preset_name)?;
     let setting = |name: &str, default: usize| std::env::var(name).ok().map_or(Ok(default), |v| v.parse().with_context(|| format!("{name}={v}")));
     let here = std::env::current_exe()?;
     let options = Options {
@@ -107,10 +126,12 @@ async fn main() -> anyhow::Result<()> {
         options.cues
     );
     let mut rounds = Vec::new();
-    for shape in shapes {
-        rounds.push(round(shape, &options).await?);
+    for setup in setups {
+        rounds.push(round(setup, &options).await?);
     }
-    if let [small, large, ..] = rounds.as_slice() {
+    if let [small, large, ..] = rounds.as_slice()
+        && large.workers == 1
+    {
         slope(small, large);
     }
     Ok(())
@@ -121,10 +142,10 @@ fn cores() -> usize {
 }
 
 /// Seeds `shape` twice (one copy for each contender), runs the plain loop and then the
-/// orchestrated migration, prints the figures and removes the data.
-async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
+/// orchestrated migration, audits the stores, prints the figures and removes the data.
+async fn round(Setup { shape, workers }: Setup, options: &Options) -> anyhow::Result<Round> {
     println!(
-        "\n== {} transcripts: {} courses × {} videos × {} languages, {} at a time ==",
+        "\n== {} transcripts: {} courses × {} videos × {} languages, {} at a time, {workers} worker process(es) ==",
         shape.transcripts(),
         shape.courses,
         shape.videos,
@@ -133,8 +154,9 @@ async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
     );
     let tag = unique_tag("bench");
     let seeded = Instant::now();
-    let raw_settings = seed(shape, options, &format!("{tag}r")).await?;
-    let settings = seed(shape, options, &format!("{tag}o")).await?;
+    let (raw_settings, _) = seed(shape, options, &format!("{tag}r")).await?;
+    let (settings, manifest) = seed(shape, options, &format!("{tag}o")).await?;
+    let before = snapshot(&settings, &manifest).await;
     println!("seeded both copies in {:.1} s", seeded.elapsed().as_secs_f64());
     let servers = measure::stack_servers(&options.stack_dir);
 
@@ -148,18 +170,24 @@ async fn round(shape: Shape, options: &Options) -> anyhow::Result<Round> {
     anyhow::ensure!(copied.transcripts == shape.transcripts(), "the raw loop moved {} transcripts, not {}", copied.transcripts, shape.transcripts());
 
     let metrics_port = server_metrics::metrics_port(&options.stack_dir)?;
-    let before = TemporalFigures::read(metrics_port).await?;
-    let (seconds, cpu, worker_peak_mib, runs) = orchestrated(shape, options, &settings, &servers).await?;
-    let temporal = TemporalFigures::read(metrics_port).await?.since(&before);
-    let round = Round { shape, raw_seconds, raw_cpu, seconds, cpu, worker_peak_mib, runs, temporal };
+    let queue = format!("bench-{}", unique_tag("q"));
+    let figures_before = TemporalFigures::read_settled(metrics_port, &queue).await?;
+    let (seconds, cpu, worker_peak_mib, runs) = orchestrated(shape, workers, &queue, options, &settings, &servers).await?;
+    let temporal = TemporalFigures::read_settled(metrics_port, &queue).await?.since(&figures_before);
+    let round = Round { shape, workers, raw_seconds, raw_cpu, seconds, cpu, worker_peak_mib, runs, temporal };
     report(&round, options);
+
+    let courses: Vec<String> = manifest.courses.iter().map(|c| c.course_key.clone()).collect();
+    let audit = audit(&settings, &manifest, &before, &reported_failures(&stack_client().await, &courses).await).await;
+    println!("audit: {}", audit.summary());
+    anyhow::ensure!(audit.is_clean() && audit.transcripts_checked == shape.transcripts(), "the audit found breaches: {audit:?}");
     for settings in [&raw_settings, &settings] {
         clean_up(settings).await;
     }
     Ok(round)
 }
 
-async fn seed(shape: Shape, options: &Options, tag: &str) -> anyhow::Result<StoreSettings> {
+async fn seed(shape: Shape, options: &Options, tag: &str) -> anyhow::Result<(StoreSettings, Manifest)> {
     let plan = Plan {
         seed: 6,
         tag: tag.into(),
@@ -179,25 +207,31 @@ async fn seed(shape: Shape, options: &Options, tag: &str) -> anyhow::Result<Stor
     settings.s3.bucket = own_bucket(&settings, tag).await;
     let manifest = seed::write::seed(&Dataset::generate(&plan), &settings).await?;
     anyhow::ensure!(manifest.totals.transcripts_to_migrate == shape.transcripts(), "seeded {:?}", manifest.totals);
-    Ok(settings)
+    Ok((settings, manifest))
 }
 
-/// The release worker on a queue of its own and one `MigrateCourses` batch of every course.
+/// `workers` release worker processes on a queue of their own and one `MigrateCourses` batch
+/// of every course; the peak RSS is the largest of the workers'.
 async fn orchestrated(
     shape: Shape,
+    workers: usize,
+    queue: &str,
     options: &Options,
     settings: &StoreSettings,
     servers: &[(String, u32)],
 ) -> anyhow::Result<(f64, Vec<(String, f64)>, f64, QueueRuns)> {
-    let queue = format!("bench-{}", unique_tag("q"));
-    let log = options.stack_dir.join("logs").join(format!("{queue}.log"));
+    let logs: Vec<PathBuf> = (1..=workers).map(|n| options.stack_dir.join("logs").join(format!("{queue}-{n}.log"))).collect();
     let env = vec![
         ("MAX_CONCURRENT_ACTIVITIES".to_string(), options.concurrency.to_string()),
         ("RUST_LOG".to_string(), std::env::var("WORKER_LOG").unwrap_or_else(|_| "info,temporalio_sdk_core=warn,temporalio_client=warn".into())),
     ];
-    let mut worker = WorkerProcess::start_with_env(&options.worker_binary, settings, &queue, &log, env);
     let mut processes = servers.to_vec();
-    processes.push(("worker".into(), worker.pid()));
+    let mut worker_processes = Vec::new();
+    for (n, log) in logs.iter().enumerate() {
+        let worker = WorkerProcess::start_with_env(&options.worker_binary, settings, queue, log, env.clone());
+        processes.push((if workers == 1 { "worker".into() } else { format!("worker {}", n + 1) }, worker.pid()));
+        worker_processes.push(worker);
+    }
     let client = stack_client().await;
     let input = serde_json::json!({
         "all_courses": true,
@@ -210,20 +244,19 @@ async fn orchestrated(
     let meter = CpuMeter::start(&processes);
     let started = Instant::now();
     let handle =
-        client.start_workflow(MigrateCourses::run, input, WorkflowStartOptions::new(queue.clone(), format!("batch-{queue}")).build()).await?;
+        client.start_workflow(MigrateCourses::run, input, WorkflowStartOptions::new(queue.to_string(), format!("batch-{queue}")).build()).await?;
     let result: BatchResult = handle.get_result(WorkflowGetResultOptions::default()).await?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu = meter.stop();
-    let peak = measure::peak_rss_mib(worker.pid()).unwrap_or(0.0);
-    worker.stop();
+    let peak = worker_processes.iter().filter_map(|w| measure::peak_rss_mib(w.pid())).fold(0.0, f64::max);
+    worker_processes.iter_mut().for_each(WorkerProcess::stop);
     let counts = &result.counts;
     anyhow::ensure!(
         counts.passed as usize == shape.courses && counts.transcripts_migrated as usize == shape.transcripts(),
-        "the migration did not pass: {counts:?}, failed courses {:?} (worker log {})",
+        "the migration did not pass: {counts:?}, failed courses {:?} (worker logs {logs:?})",
         result.failed_courses,
-        log.display()
     );
-    let runs = measure::queue_runs(&client, &queue, shape.courses * shape.videos).await?;
+    let runs = measure::queue_runs(&client, queue, shape.courses * shape.videos).await?;
     Ok((seconds, cpu, peak, runs))
 }
 
@@ -245,7 +278,7 @@ fn report(round: &Round, options: &Options) {
     println!("orchestrated  {:>8.1} s  {rate:>8.1} transcripts/s  {:>7.1} videos/s", round.seconds, per_second(videos, round.seconds));
     println!("ratio orchestrated / raw: {:.2} ({} at a time)", rate / raw_rate, options.concurrency);
     println!("latency per video: p50 {:.0} ms, p99 {:.0} ms", ms(round.runs.percentile(50)), ms(round.runs.percentile(99)));
-    println!("worker peak RSS: {:.1} MiB", round.worker_peak_mib);
+    println!("worker peak RSS: {:.1} MiB{}", round.worker_peak_mib, if round.workers > 1 { " (the larger of the workers')" } else { "" });
     println!("Temporal server CPU: {temporal:.1} s, {:.1} ms per video", temporal * 1000.0 / videos as f64);
     println!(
         "history events per video: {:.1} ({} runs, {} events, longest run {} events)",

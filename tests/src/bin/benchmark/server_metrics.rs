@@ -17,15 +17,20 @@ pub struct TemporalFigures {
     pub persistence_requests: f64,
     pub persistence_seconds: f64,
     pub persistence_timed: f64,
-    /// Task polls that got a task, and those handed one directly by matching (no database).
+    /// Task polls on the run's queue (its normal and sticky partitions) that got a task, and
+    /// those handed one directly by matching (no database).
     pub polls: f64,
     pub polls_matched_directly: f64,
 }
 
 impl TemporalFigures {
-    pub async fn read(port: u16) -> anyhow::Result<Self> {
+    /// The counters now; the polls are those of `queue`'s series, which the server labels with
+    /// the queue's name, `-` written `_`.
+    pub async fn read(port: u16, queue: &str) -> anyhow::Result<Self> {
         let scraped = scrape(port).await?;
         let state_write = |labels: &str| STATE_WRITES.iter().any(|op| labels.contains(&format!("operation=\"{op}\"")));
+        let label = format!("taskqueue=\"{}\"", queue.replace('-', "_"));
+        let on_queue = |labels: &str| labels.contains(&label);
         Ok(Self {
             // The histogram samples a run's running total once per transaction: its count is the
             // number of transactions, each one state transition.
@@ -34,9 +39,26 @@ impl TemporalFigures {
             persistence_requests: metric(&scraped, "persistence_requests"),
             persistence_seconds: metric(&scraped, "persistence_latency_sum"),
             persistence_timed: metric(&scraped, "persistence_latency_count"),
-            polls: metric(&scraped, "poll_success"),
-            polls_matched_directly: metric(&scraped, "poll_success_sync"),
+            polls: metric_where(&scraped, "poll_success", on_queue),
+            polls_matched_directly: metric_where(&scraped, "poll_success_sync", on_queue),
         })
+    }
+
+    /// `read` once the counters have stopped moving: the server exports some of them a while
+    /// after the tasks they count (a queue's direct matches were seen ahead of its polls).
+    pub async fn read_settled(port: u16, queue: &str) -> anyhow::Result<Self> {
+        let mut last = Self::read(port, queue).await?;
+        for _ in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let now = Self::read(port, queue).await?;
+            let moving =
+                [(now.polls, last.polls), (now.polls_matched_directly, last.polls_matched_directly), (now.state_transitions, last.state_transitions)];
+            if moving.iter().all(|(a, b)| a == b) {
+                return Ok(now);
+            }
+            last = now;
+        }
+        anyhow::bail!("the Temporal server's counters for {queue} kept moving for 30 s after the run")
     }
 
     pub fn since(&self, before: &Self) -> Self {
