@@ -3,13 +3,16 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The text `/metrics` answers on `port`.
+/// The text `/metrics` answers on `port`. Asked in HTTP/1.0, so that the body comes whole until
+/// the connection closes: an HTTP/1.1 answer may come in chunks, whose sizes would cut lines.
 pub async fn scrape(port: u16) -> anyhow::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").await?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await?;
-    anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "127.0.0.1:{port}/metrics answered {}", answer.lines().next().unwrap_or(""));
+    let status = answer.lines().next().unwrap_or("");
+    anyhow::ensure!(status.starts_with("HTTP/1.") && status.contains(" 200"), "127.0.0.1:{port}/metrics answered {status}");
+    anyhow::ensure!(!answer.to_ascii_lowercase().contains("transfer-encoding: chunked"), "127.0.0.1:{port}/metrics answered in chunks");
     Ok(answer)
 }
 
