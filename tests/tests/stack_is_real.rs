@@ -60,12 +60,25 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
     upload.close().await.unwrap();
     let stored = contentstore.database().collection::<bson::Document>("fs.files").find_one(doc! { "_id": id.clone() }).await.unwrap();
     assert!(stored.is_some(), "found by subdocument equality");
-    let chunks = contentstore.database().collection::<bson::Document>("fs.chunks").count_documents(doc! { "files_id": id }).await.unwrap();
+    let chunks = contentstore.database().collection::<bson::Document>("fs.chunks").count_documents(doc! { "files_id": &id }).await.unwrap();
     assert_eq!(chunks, 5);
     let file = contentstore.find(&course, "subs_round_trip.srt.sjson").await.unwrap().expect("found through the contentstore reader");
     assert_eq!(file.length, content.len() as u64);
     assert_eq!(contentstore.read(&file).await.unwrap(), content);
     assert!(contentstore.find(&course, "subs_other.srt.sjson").await.unwrap().is_none());
+
+    // Chunks that do not add up are refused, naming the file and the chunk.
+    let chunks = contentstore.database().collection::<bson::Document>("fs.chunks");
+    let last = doc! { "files_id": id.clone(), "n": 4 };
+    chunks
+        .update_one(last.clone(), doc! { "$set": { "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 10] } } })
+        .await
+        .unwrap();
+    let short = contentstore.read(&file).await.unwrap_err().to_string();
+    assert!(short.contains("GridFS file subs_round_trip.srt.sjson: chunk 4 is 10 bytes, not 37856"), "{short}");
+    chunks.delete_one(doc! { "files_id": id.clone(), "n": 2 }).await.unwrap();
+    let missing = contentstore.read(&file).await.unwrap_err().to_string();
+    assert!(missing.contains("chunk 2 is missing (found chunk 3)"), "{missing}");
     clean_up(&settings).await;
 }
 

@@ -2,6 +2,8 @@
 //! edx-platform's `get_transcript_from_contentstore`, so that learners get after the migration
 //! the transcript they were shown before it.
 
+use std::collections::BTreeMap;
+
 use model::UsageKey;
 pub use model::plan::SourceFormat;
 use model::plan::TranscriptRef;
@@ -9,7 +11,7 @@ use model::video::{TranscriptsField, VideoCopy, VideoFields};
 use sha2::{Digest, Sha256};
 
 use super::{MAX_TRANSCRIPT_BYTES, Problem, TranscriptError, sjson, srt};
-use crate::stores::contentstore::{Contentstore, asset_name};
+use crate::stores::contentstore::{AssetFile, Contentstore, asset_name};
 
 /// One asset to look for, in order, until one exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,41 +76,96 @@ pub async fn read_transcript(
     fields: &VideoFields,
     language: &str,
 ) -> Result<SourceTranscript, TranscriptError> {
-    let error = |file: Option<&str>, problem| TranscriptError {
+    let language = language.to_string();
+    read_transcripts(contentstore, usage_key, fields, std::slice::from_ref(&language)).await.pop().expect("one language asked, one answered").1
+}
+
+/// The transcripts of the video `usage_key` in each of `languages`, as the block's `fields` in
+/// one branch name them: every file any of them may be in is looked up in one query, and each
+/// language then takes the first of its own files that exists.
+pub async fn read_transcripts(
+    contentstore: &Contentstore,
+    usage_key: &UsageKey,
+    fields: &VideoFields,
+    languages: &[String],
+) -> Vec<(String, Result<SourceTranscript, TranscriptError>)> {
+    let error = |language: &str, file: Option<&str>, problem| TranscriptError {
         usage_key: usage_key.clone(),
         language: Some(language.into()),
         file: file.map(Into::into),
         problem,
     };
-    let transcripts_file = match &fields.transcripts {
-        TranscriptsField::Map(map) => map.get(language).map(String::as_str),
-        TranscriptsField::Invalid { found } => {
-            return Err(error(None, Problem::BadTranscriptsField { found: found.clone() }));
-        }
+    let plans: Vec<(&String, Result<(Vec<Lookup>, Option<&str>), TranscriptError>)> = languages
+        .iter()
+        .map(|language| {
+            let transcripts_file = match &fields.transcripts {
+                TranscriptsField::Map(map) => map.get(language.as_str()).map(String::as_str),
+                TranscriptsField::Invalid { found } => {
+                    return (language, Err(error(language, None, Problem::BadTranscriptsField { found: found.clone() })));
+                }
+            };
+            (language, Ok((lookup_plan(fields, language, transcripts_file), transcripts_file)))
+        })
+        .collect();
+    let mut names: Vec<&str> =
+        plans.iter().filter_map(|(_, plan)| plan.as_ref().ok()).flat_map(|(plan, _)| plan.iter().map(|l| l.asset.as_str())).collect();
+    names.sort_unstable();
+    names.dedup();
+    let files = match names.is_empty() {
+        true => Ok(Default::default()),
+        false => contentstore.find_all(&usage_key.course, &names).await,
     };
-    let plan = lookup_plan(fields, language, transcripts_file);
-    for lookup in &plan {
-        let name = lookup.asset.as_str();
-        let store = |e: mongodb::error::Error| error(Some(name), Problem::Store { detail: e.to_string() });
-        let Some(file) = contentstore.find(&usage_key.course, name).await.map_err(store)? else {
-            continue;
-        };
-        // Size first, so that an oversized file is refused before it is loaded.
-        if file.length > MAX_TRANSCRIPT_BYTES {
-            return Err(error(Some(name), Problem::TooLarge { bytes: file.length, limit: MAX_TRANSCRIPT_BYTES }));
-        }
-        let bytes = contentstore.read(&file).await.map_err(store)?;
-        return convert(lookup, bytes).map_err(|problem| error(Some(name), problem)).map(|(sjson, cue_count)| SourceTranscript {
-            language: language.into(),
-            file: name.into(),
-            format: lookup.format,
-            sjson,
-            cue_count,
-        });
+    // Each language's file, then all of them read at once.
+    let chosen: Vec<(&String, Result<(Lookup, &AssetFile), TranscriptError>)> = plans
+        .into_iter()
+        .map(|(language, plan)| {
+            let chosen = match (plan, &files) {
+                (Err(bad), _) => Err(bad),
+                (Ok((plan, _)), Err(e)) => Err(error(language, plan.first().map(|l| l.asset.as_str()), Problem::Store { detail: e.to_string() })),
+                (Ok((plan, transcripts_file)), Ok(files)) => {
+                    choose(&plan, transcripts_file, files).map_err(|(file, problem)| error(language, file.as_deref(), problem))
+                }
+            };
+            (language, chosen)
+        })
+        .collect();
+    let to_read: Vec<&AssetFile> = chosen.iter().filter_map(|(_, chosen)| Some(chosen.as_ref().ok()?.1)).collect();
+    let mut bytes = match contentstore.read_all(&to_read).await {
+        Ok(read) => read.into_iter().map(|r| r.map_err(|e| e.to_string())).collect::<Vec<_>>(),
+        Err(e) => to_read.iter().map(|_| Err(e.to_string())).collect(),
     }
-    // Name the file the course team would look for: the one in `transcripts`, if any.
-    let tried = plan.into_iter().map(|l| l.asset).collect();
-    Err(error(transcripts_file, Problem::Missing { tried }))
+    .into_iter();
+    chosen
+        .into_iter()
+        .map(|(language, chosen)| {
+            let result = chosen.and_then(|(lookup, _)| {
+                let name = Some(lookup.asset.as_str());
+                let read = bytes.next().expect("one read per chosen file").map_err(|detail| error(language, name, Problem::Store { detail }))?;
+                let (sjson, cue_count) = convert(&lookup, read).map_err(|problem| error(language, name, problem))?;
+                Ok(SourceTranscript { language: language.clone(), file: lookup.asset, format: lookup.format, sjson, cue_count })
+            });
+            (language.clone(), result)
+        })
+        .collect()
+}
+
+/// The first file of `plan` that exists among `files`, if it is not too large to load; else
+/// what is wrong, with the file to name.
+fn choose<'f>(
+    plan: &[Lookup],
+    transcripts_file: Option<&str>,
+    files: &'f BTreeMap<String, AssetFile>,
+) -> Result<(Lookup, &'f AssetFile), (Option<String>, Problem)> {
+    let Some((lookup, file)) = plan.iter().find_map(|lookup| Some((lookup, files.get(&lookup.asset)?))) else {
+        // Name the file the course team would look for: the one in `transcripts`, if any.
+        let tried = plan.iter().map(|l| l.asset.clone()).collect();
+        return Err((transcripts_file.map(Into::into), Problem::Missing { tried }));
+    };
+    // Size first, so that an oversized file is refused before it is loaded.
+    if file.length > MAX_TRANSCRIPT_BYTES {
+        return Err((Some(lookup.asset.clone()), Problem::TooLarge { bytes: file.length, limit: MAX_TRANSCRIPT_BYTES }));
+    }
+    Ok((lookup.clone(), file))
 }
 
 /// Reads one language of one branch copy of a video: the SJSON to upload, and the reference the
@@ -120,7 +177,21 @@ pub async fn read_copy(
     copy: &VideoCopy,
     language: &str,
 ) -> Result<(TranscriptRef, Vec<u8>), TranscriptError> {
-    let source = read_transcript(contentstore, usage_key, &copy.fields, language).await?;
+    read_transcript(contentstore, usage_key, &copy.fields, language).await.map(|source| reference(copy, source))
+}
+
+/// `read_copy` for each of `languages`, with one lookup of the files (`read_transcripts`).
+pub async fn read_copy_languages(
+    contentstore: &Contentstore,
+    usage_key: &UsageKey,
+    copy: &VideoCopy,
+    languages: &[String],
+) -> Vec<(String, Result<(TranscriptRef, Vec<u8>), TranscriptError>)> {
+    let read = read_transcripts(contentstore, usage_key, &copy.fields, languages).await;
+    read.into_iter().map(|(language, result)| (language, result.map(|source| reference(copy, source)))).collect()
+}
+
+fn reference(copy: &VideoCopy, source: SourceTranscript) -> (TranscriptRef, Vec<u8>) {
     let reference = TranscriptRef {
         branch: copy.branch,
         file: source.file,
@@ -128,7 +199,7 @@ pub async fn read_copy(
         sha256: hex::encode(Sha256::digest(&source.sjson)),
         size: source.sjson.len() as u64,
     };
-    Ok((reference, source.sjson))
+    (reference, source.sjson)
 }
 
 /// The SJSON bytes to upload and their cue count.

@@ -15,7 +15,7 @@ use sqlx::AnyPool;
 use super::Stores;
 use super::planned_reads::PlannedReads;
 use super::shared_videos::{self, OtherCourses};
-use crate::formats::transcript_source::read_copy;
+use crate::formats::transcript_source::read_copy_languages;
 use crate::formats::{Problem, TranscriptError};
 use crate::stores::edxval;
 
@@ -98,8 +98,9 @@ pub async fn diff_video(stores: &Stores<'_>, others: &OtherCourses, unit: &Video
             Ok(languages) => {
                 let (not_read, to_read): (BTreeSet<String>, BTreeSet<String>) = languages.into_iter().partition(|l| in_edxval.contains(l));
                 read.not_read = not_read;
-                for language in to_read {
-                    let result = match read_copy(stores.contentstore, usage_key, copy, &language).await {
+                let to_read: Vec<String> = to_read.into_iter().collect();
+                for (language, result) in read_copy_languages(stores.contentstore, usage_key, copy, &to_read).await {
+                    let result = match result {
                         Ok((reference, bytes)) => {
                             sjson.insert((language.clone(), reference.sha256.clone()), bytes);
                             Ok(reference)

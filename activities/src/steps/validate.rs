@@ -12,12 +12,12 @@ use futures::{StreamExt, TryStreamExt};
 use model::Branch;
 use model::contract::course::{CutOver, ValidateRequest, ValidatedPage, VideoFailure, WriteBackRequest};
 use model::plan::{NO_SOURCE_KINDS, target_edx_video_id};
-use model::video::VideoUnit;
+use model::video::{VideoCopy, VideoUnit};
 use sha2::{Digest, Sha256};
 
 use super::Stores;
 use super::discover::{course_units, page_of};
-use crate::formats::transcript_source::read_copy;
+use crate::formats::transcript_source::read_copy_languages;
 use crate::stores::edxval;
 
 pub async fn validate(stores: &Stores<'_>, request: &ValidateRequest) -> Result<ValidatedPage, String> {
@@ -70,9 +70,21 @@ async fn validate_video(stores: &Stores<'_>, request: &ValidateRequest, unit: &V
     };
     // What the course's contentstore gives for each language: (file, SHA-256 of the SJSON).
     let mut sources: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // Each copy reads the languages it wins, its files looked up at once.
+    let mut won: Vec<(&VideoCopy, Vec<String>)> = Vec::new();
     for language in &languages {
         let Some(copy) = unit.winning_copy(language) else { continue };
-        match read_copy(stores.contentstore, video, copy, language).await {
+        match won.iter_mut().find(|(c, _)| std::ptr::eq(*c, copy)) {
+            Some((_, languages)) => languages.push(language.clone()),
+            None => won.push((copy, vec![language.clone()])),
+        }
+    }
+    let mut read = Vec::new();
+    for (copy, languages) in &won {
+        read.extend(read_copy_languages(stores.contentstore, video, copy, languages).await);
+    }
+    for (language, result) in read {
+        match result {
             Ok((read, _)) => {
                 sources.insert(language.clone(), (read.file, read.sha256));
             }

@@ -1,11 +1,12 @@
 //! The contentstore: GridFS bucket `fs` of the contentstore database, where Studio keeps course
 //! assets, transcripts among them (edx-platform `xmodule/contentstore/mongo.py`).
 
+use std::collections::BTreeMap;
+
 use bson::{Bson, Document, doc};
-use futures::{AsyncReadExt, TryStreamExt};
+use futures::TryStreamExt;
 use model::CourseKey;
 use mongodb::Database;
-use mongodb::gridfs::GridFsBucket;
 
 use super::settings::MongoSettings;
 use super::throttle::Throttle;
@@ -56,13 +57,13 @@ fn is_old_style_asset(id: &Bson) -> bool {
 pub struct AssetFile {
     pub name: String,
     pub length: u64,
+    chunk_size: u64,
     id: Bson,
 }
 
 #[derive(Clone)]
 pub struct Contentstore {
     database: Database,
-    bucket: GridFsBucket,
     reads: Throttle,
 }
 
@@ -73,7 +74,7 @@ impl Contentstore {
     }
 
     pub fn new(database: Database) -> Self {
-        Self { bucket: database.gridfs_bucket(None), database, reads: Throttle::default() }
+        Self { database, reads: Throttle::default() }
     }
 
     /// At most `reads` queries per second from this handle and its clones.
@@ -83,6 +84,31 @@ impl Contentstore {
 
     pub fn database(&self) -> &Database {
         &self.database
+    }
+
+    /// The files of the course named `names` that exist, by name. A new-style course's are
+    /// found in one query on `_id`; an old-style course's one by one, by the fields
+    /// edx-platform indexes (see `find`).
+    pub async fn find_all(&self, course: &CourseKey, names: &[&str]) -> mongodb::error::Result<BTreeMap<String, AssetFile>> {
+        let mut found = BTreeMap::new();
+        if course.old_style || names.len() == 1 {
+            for name in names {
+                if let Some(file) = self.find(course, name).await? {
+                    found.insert(name.to_string(), file);
+                }
+            }
+            return Ok(found);
+        }
+        let by_id: BTreeMap<String, &str> = names.iter().filter_map(|name| Some((asset_id(course, name).as_str()?.to_string(), *name))).collect();
+        let ids: Vec<&String> = by_id.keys().collect();
+        self.reads.wait().await;
+        let files = self.database.collection::<Document>("fs.files");
+        let mut cursor = files.find(doc! { "_id": { "$in": ids } }).projection(FILE_FIELDS.clone()).await?;
+        while let Some(file) = cursor.try_next().await? {
+            let Some(name) = file.get_str("_id").ok().and_then(|id| by_id.get(id)) else { continue };
+            found.insert(name.to_string(), asset_file(name, &file));
+        }
+        Ok(found)
     }
 
     pub async fn find(&self, course: &CourseKey, name: &str) -> mongodb::error::Result<Option<AssetFile>> {
@@ -96,30 +122,129 @@ impl Contentstore {
             id => (doc! { "_id": id }, false),
         };
         self.reads.wait().await;
-        let mut files = files.find(filter).projection(doc! { "_id": 1, "length": 1 }).await?;
+        let mut files = files.find(filter).projection(FILE_FIELDS.clone()).await?;
         while let Some(file) = files.try_next().await? {
-            let id = file.get("_id").cloned().unwrap_or(Bson::Null);
-            if old_style && !is_old_style_asset(&id) {
+            if old_style && !file.get("_id").is_some_and(is_old_style_asset) {
                 continue;
             }
-            let length = match file.get("length") {
-                Some(Bson::Int32(n)) => *n as u64,
-                Some(Bson::Int64(n)) => *n as u64,
-                Some(Bson::Double(n)) => *n as u64,
-                _ => 0,
-            };
-            return Ok(Some(AssetFile { name: name.into(), length, id }));
+            return Ok(Some(asset_file(name, &file)));
         }
         Ok(None)
     }
 
+    /// The file's bytes, from its chunks alone: `find` has read its `fs.files` document, which
+    /// the driver's download stream would read again. The chunks are checked as GridFS checks
+    /// them (`Assembly`).
     pub async fn read(&self, file: &AssetFile) -> mongodb::error::Result<Vec<u8>> {
-        self.reads.wait().await;
-        let mut stream = self.bucket.open_download_stream(file.id.clone()).await?;
-        let mut bytes = Vec::with_capacity(file.length as usize);
-        stream.read_to_end(&mut bytes).await?;
-        Ok(bytes)
+        let mut assembly = Assembly::new(file);
+        if file.length > 0 {
+            self.reads.wait().await;
+            let chunks = self.database.collection::<Document>("fs.chunks");
+            let mut found = chunks.find(doc! { "files_id": &file.id }).sort(doc! { "n": 1 }).projection(CHUNK_FIELDS.clone()).await?;
+            while let Some(chunk) = found.try_next().await? {
+                assembly.push(&chunk)?;
+            }
+        }
+        assembly.finish()
     }
+
+    /// The bytes of each of `files`, in their order: a new-style course's in one query of the
+    /// chunks, an old-style course's (a subdocument `_id`) one by one. `Err` when the query
+    /// fails; a file whose chunks do not add up has its own error.
+    pub async fn read_all(&self, files: &[&AssetFile]) -> mongodb::error::Result<Vec<mongodb::error::Result<Vec<u8>>>> {
+        let at_once = files.len() > 1 && files.iter().all(|f| f.id.as_str().is_some());
+        if !at_once {
+            let mut read = Vec::with_capacity(files.len());
+            for file in files {
+                read.push(self.read(file).await);
+            }
+            return Ok(read);
+        }
+        let mut assemblies: Vec<Result<Assembly, mongodb::error::Error>> = files.iter().map(|f| Ok(Assembly::new(f))).collect();
+        let at: BTreeMap<&str, usize> = files.iter().enumerate().filter_map(|(i, f)| Some((f.id.as_str()?, i))).collect();
+        let ids: Vec<&str> = files.iter().filter(|f| f.length > 0).filter_map(|f| f.id.as_str()).collect();
+        if !ids.is_empty() {
+            self.reads.wait().await;
+            let chunks = self.database.collection::<Document>("fs.chunks");
+            let mut found =
+                chunks.find(doc! { "files_id": { "$in": ids } }).sort(doc! { "files_id": 1, "n": 1 }).projection(CHUNK_FIELDS.clone()).await?;
+            while let Some(chunk) = found.try_next().await? {
+                let Some(&i) = chunk.get_str("files_id").ok().and_then(|id| at.get(id)) else { continue };
+                if let Ok(assembly) = &mut assemblies[i]
+                    && let Err(e) = assembly.push(&chunk)
+                {
+                    assemblies[i] = Err(e);
+                }
+            }
+        }
+        Ok(assemblies.into_iter().map(|assembly| assembly.and_then(Assembly::finish)).collect())
+    }
+}
+
+/// The fields of a chunk that assembling a file needs.
+static CHUNK_FIELDS: std::sync::LazyLock<Document> = std::sync::LazyLock::new(|| doc! { "files_id": 1, "n": 1, "data": 1 });
+
+/// A file put together from its chunks, in order, checked as GridFS checks them: numbered from
+/// 0 with none missing, each `chunkSize` long but the last, `length` bytes in all.
+struct Assembly<'a> {
+    file: &'a AssetFile,
+    bytes: Vec<u8>,
+    next_n: i64,
+}
+
+impl<'a> Assembly<'a> {
+    fn new(file: &'a AssetFile) -> Self {
+        Self { file, bytes: Vec::with_capacity(file.length as usize), next_n: 0 }
+    }
+
+    fn push(&mut self, chunk: &Document) -> mongodb::error::Result<()> {
+        let file = self.file;
+        let n = match chunk.get("n") {
+            Some(Bson::Int32(n)) => *n as i64,
+            Some(Bson::Int64(n)) => *n,
+            _ => -1,
+        };
+        if n != self.next_n {
+            return Err(broken(file, format!("chunk {} is missing (found chunk {n})", self.next_n)));
+        }
+        let Ok(data) = chunk.get_binary_generic("data") else { return Err(broken(file, format!("chunk {n} holds no binary data"))) };
+        let rest = file.length - self.bytes.len() as u64;
+        if rest == 0 {
+            return Err(broken(file, format!("chunk {n} is past its {} bytes", file.length)));
+        }
+        let expected = if file.chunk_size == 0 { rest } else { rest.min(file.chunk_size) };
+        if data.len() as u64 != expected {
+            return Err(broken(file, format!("chunk {n} is {} bytes, not {expected}", data.len())));
+        }
+        self.bytes.extend_from_slice(data);
+        self.next_n += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> mongodb::error::Result<Vec<u8>> {
+        if (self.bytes.len() as u64) < self.file.length {
+            return Err(broken(self.file, format!("its chunks hold {} of its {} bytes", self.bytes.len(), self.file.length)));
+        }
+        Ok(self.bytes)
+    }
+}
+
+/// The fields of an `fs.files` document that reading the file needs.
+static FILE_FIELDS: std::sync::LazyLock<Document> = std::sync::LazyLock::new(|| doc! { "_id": 1, "length": 1, "chunkSize": 1 });
+
+fn asset_file(name: &str, file: &Document) -> AssetFile {
+    let number = |field| match file.get(field) {
+        Some(Bson::Int32(n)) => *n as u64,
+        Some(Bson::Int64(n)) => *n as u64,
+        Some(Bson::Double(n)) => *n as u64,
+        _ => 0,
+    };
+    AssetFile { name: name.into(), length: number("length"), chunk_size: number("chunkSize"), id: file.get("_id").cloned().unwrap_or(Bson::Null) }
+}
+
+/// A GridFS file whose chunks do not add up: a store error, as the driver's own would be.
+fn broken(file: &AssetFile, what: String) -> mongodb::error::Error {
+    mongodb::error::Error::custom(format!("GridFS file {}: {what}", file.name))
 }
 
 #[cfg(test)]
