@@ -57,6 +57,9 @@ pub struct Asset {
     pub name: String,
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
+    /// The `length` its `fs.files` document declares: more than `bytes` holds when chunks were
+    /// lost (a partial restore of `fs.chunks`, say).
+    pub length: u64,
 }
 
 /// One copy of a video block: its settings fields as stored, and what reading them must give.
@@ -141,7 +144,7 @@ impl<'a> CourseBuilder<'a> {
 
     fn asset(&mut self, name: &str, bytes: Vec<u8>) {
         let content_type = if name.ends_with(".sjson") { "application/json" } else { "application/x-subrip" };
-        self.course.assets.push(Asset { name: name.into(), content_type, bytes });
+        self.course.assets.push(Asset { name: name.into(), content_type, length: bytes.len() as u64, bytes });
     }
 
     fn transcript_read(&self, file: &str, format: SourceFormat, sjson_bytes: &[u8], cues: &[Cue]) -> Read {
@@ -184,6 +187,14 @@ impl<'a> CourseBuilder<'a> {
     }
 
     /// A file that must fail to migrate with error `kind`.
+    /// An asset whose last `lost` bytes' chunks are gone: its file document declares them.
+    fn lost_chunks(&mut self, asset_name: &str, bytes: Vec<u8>, lost: u64) -> Read {
+        let read = self.broken(asset_name, bytes, "broken_file");
+        let asset = self.course.assets.last_mut().expect("just added");
+        asset.length += lost;
+        read
+    }
+
     fn broken(&mut self, asset_name: &str, bytes: Vec<u8>, kind: &str) -> Read {
         self.asset(asset_name, bytes);
         Read::Error { kind: kind.into(), file: Some(asset_name.into()) }
@@ -483,6 +494,8 @@ impl Dataset {
         let huge = fixtures::oversized_srt(c.rng);
         let huge = c.broken("huge_de.srt", huge, "too_large");
         c.video("over_3_mib", Fields::new("Over 3 MiB").transcript("de", "huge_de.srt", huge).copy(), None);
+        let lost = c.lost_chunks("lecture_it.srt", content::render_srt(&cues, SrtStyle::PLAIN), 2 * 261_120);
+        c.video("chunks_lost", Fields::new("Chunks lost").transcript("it", "lecture_it.srt", lost).copy(), None);
         let bad_sjson = c.broken("subs_bad_arrays.srt.sjson", fixtures::UNEQUAL_SJSON.as_bytes().to_vec(), "unparsable_sjson");
         c.video("unparsable_sjson", Fields::new("Unparsable SJSON").sub("bad_arrays", bad_sjson).copy(), None);
         c.video(

@@ -258,7 +258,7 @@ fn files_document(course: &CourseKey, asset: &Asset, uploaded: DateTime) -> Docu
         "thumbnail_location": Bson::Null, "import_path": Bson::Null, "locked": false,
         "contentType": asset.content_type, "chunkSize": CHUNK_SIZE as i32,
         "custom_md5": hex::encode(Md5::digest(&asset.bytes)),
-        "length": asset.bytes.len() as i64, "uploadDate": uploaded,
+        "length": asset.length as i64, "uploadDate": uploaded,
     }
 }
 

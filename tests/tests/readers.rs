@@ -87,7 +87,9 @@ async fn readers_find_every_video_language_and_transcript_of_the_manifest() {
             }
         }
     }
-    for kind in ["transcripts", "missing", "empty", "unparsable_srt", "invalid_utf8", "too_large", "unparsable_sjson", "video problems"] {
+    for kind in
+        ["transcripts", "missing", "empty", "unparsable_srt", "invalid_utf8", "too_large", "unparsable_sjson", "broken_file", "video problems"]
+    {
         assert!(checked.get(kind).copied().unwrap_or(0) > 0, "no case of {kind} was checked: {checked:?}");
     }
     clean_up(&settings).await;

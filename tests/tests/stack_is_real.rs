@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use activities::stores::contentstore::Contentstore;
+use activities::stores::contentstore::{Contentstore, ReadError};
 use activities::stores::s3::{PutOutcome, TranscriptBucket};
 use activities::stores::settings::StoreSettings;
 use bson::doc;
@@ -74,7 +74,9 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
         .update_one(last.clone(), doc! { "$set": { "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 10] } } })
         .await
         .unwrap();
-    let short = contentstore.read(&file).await.unwrap_err().to_string();
+    let short = contentstore.read(&file).await.unwrap_err();
+    assert!(matches!(short, ReadError::Broken { .. }), "a broken file, not a store error: {short:?}");
+    let short = short.to_string();
     assert!(short.contains("GridFS file subs_round_trip.srt.sjson: chunk 4 is 10 bytes, not 37856"), "{short}");
     chunks.delete_one(doc! { "files_id": id.clone(), "n": 2 }).await.unwrap();
     let missing = contentstore.read(&file).await.unwrap_err().to_string();

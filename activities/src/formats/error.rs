@@ -33,6 +33,11 @@ pub enum Problem {
     BadTranscriptsField {
         found: String,
     },
+    /// The file's GridFS chunks do not add up to the file (one missing, one of the wrong size,
+    /// fewer bytes than its `length`).
+    BrokenFile {
+        detail: String,
+    },
     /// A store could not be read; worth retrying, unlike every other problem.
     Store {
         detail: String,
@@ -50,6 +55,7 @@ impl Problem {
             Problem::Format(FormatError::UnparsableSrt { .. }) => "unparsable_srt",
             Problem::Format(FormatError::UnparsableSjson { .. }) => "unparsable_sjson",
             Problem::BadTranscriptsField { .. } => "bad_transcripts_field",
+            Problem::BrokenFile { .. } => "broken_file",
             Problem::Store { .. } => "store",
         }
     }
@@ -74,6 +80,7 @@ impl fmt::Display for Problem {
             Problem::BadTranscriptsField { found } => {
                 write!(f, "the `transcripts` field is {found}, not a mapping of language codes to file names")
             }
+            Problem::BrokenFile { detail } => write!(f, "the file's GridFS chunks do not add up: {detail}"),
             Problem::Store { detail } => write!(f, "could not read the store: {detail}"),
         }
     }

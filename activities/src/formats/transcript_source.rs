@@ -11,7 +11,7 @@ use model::video::{TranscriptsField, VideoCopy, VideoFields};
 use sha2::{Digest, Sha256};
 
 use super::{MAX_TRANSCRIPT_BYTES, Problem, TranscriptError, sjson, srt};
-use crate::stores::contentstore::{AssetFile, Contentstore, asset_name};
+use crate::stores::contentstore::{AssetFile, Contentstore, ReadError, asset_name};
 
 /// One asset to look for, in order, until one exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +80,11 @@ pub async fn read_transcript(
     read_transcripts(contentstore, usage_key, fields, std::slice::from_ref(&language)).await.pop().expect("one language asked, one answered").1
 }
 
+/// A language's files to look for, in order, and the one its `transcripts` field names.
+type LanguagePlan<'a> = (Vec<Lookup>, Option<&'a str>);
+/// The file a language is read from.
+type Chosen<'a> = (Lookup, &'a AssetFile);
+
 /// The transcripts of the video `usage_key` in each of `languages`, as the block's `fields` in
 /// one branch name them: every file any of them may be in is looked up in one query, and each
 /// language then takes the first of its own files that exists.
@@ -95,7 +100,7 @@ pub async fn read_transcripts(
         file: file.map(Into::into),
         problem,
     };
-    let plans: Vec<(&String, Result<(Vec<Lookup>, Option<&str>), TranscriptError>)> = languages
+    let plans: Vec<(&String, Result<LanguagePlan, TranscriptError>)> = languages
         .iter()
         .map(|language| {
             let transcripts_file = match &fields.transcripts {
@@ -116,7 +121,7 @@ pub async fn read_transcripts(
         false => contentstore.find_all(&usage_key.course, &names).await,
     };
     // Each language's file, then all of them read at once.
-    let chosen: Vec<(&String, Result<(Lookup, &AssetFile), TranscriptError>)> = plans
+    let chosen: Vec<(&String, Result<Chosen, TranscriptError>)> = plans
         .into_iter()
         .map(|(language, plan)| {
             let chosen = match (plan, &files) {
@@ -131,19 +136,30 @@ pub async fn read_transcripts(
         .collect();
     let to_read: Vec<&AssetFile> = chosen.iter().filter_map(|(_, chosen)| Some(chosen.as_ref().ok()?.1)).collect();
     let mut bytes = match contentstore.read_all(&to_read).await {
-        Ok(read) => read.into_iter().map(|r| r.map_err(|e| e.to_string())).collect::<Vec<_>>(),
-        Err(e) => to_read.iter().map(|_| Err(e.to_string())).collect(),
+        Ok(read) => read
+            .into_iter()
+            .map(|r| {
+                r.map_err(|e| match e {
+                    ReadError::Broken { what, .. } => Problem::BrokenFile { detail: what },
+                    ReadError::Store(e) => Problem::Store { detail: e.to_string() },
+                })
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => to_read.iter().map(|_| Err(Problem::Store { detail: e.to_string() })).collect(),
     }
     .into_iter();
     chosen
         .into_iter()
         .map(|(language, chosen)| {
-            let result = chosen.and_then(|(lookup, _)| {
-                let name = Some(lookup.asset.as_str());
-                let read = bytes.next().expect("one read per chosen file").map_err(|detail| error(language, name, Problem::Store { detail }))?;
-                let (sjson, cue_count) = convert(&lookup, read).map_err(|problem| error(language, name, problem))?;
-                Ok(SourceTranscript { language: language.clone(), file: lookup.asset, format: lookup.format, sjson, cue_count })
-            });
+            let result = match chosen {
+                Err(bad) => Err(bad),
+                Ok((lookup, _)) => match bytes.next().expect("one read per chosen file").and_then(|read| convert(&lookup, read)) {
+                    Ok((sjson, cue_count)) => {
+                        Ok(SourceTranscript { language: language.clone(), file: lookup.asset, format: lookup.format, sjson, cue_count })
+                    }
+                    Err(problem) => Err(error(language, Some(&lookup.asset), problem)),
+                },
+            };
             (language.clone(), result)
         })
         .collect()

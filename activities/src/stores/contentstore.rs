@@ -135,7 +135,7 @@ impl Contentstore {
     /// The file's bytes, from its chunks alone: `find` has read its `fs.files` document, which
     /// the driver's download stream would read again. The chunks are checked as GridFS checks
     /// them (`Assembly`).
-    pub async fn read(&self, file: &AssetFile) -> mongodb::error::Result<Vec<u8>> {
+    pub async fn read(&self, file: &AssetFile) -> Result<Vec<u8>, ReadError> {
         let mut assembly = Assembly::new(file);
         if file.length > 0 {
             self.reads.wait().await;
@@ -151,7 +151,7 @@ impl Contentstore {
     /// The bytes of each of `files`, in their order: a new-style course's in one query of the
     /// chunks, an old-style course's (a subdocument `_id`) one by one. `Err` when the query
     /// fails; a file whose chunks do not add up has its own error.
-    pub async fn read_all(&self, files: &[&AssetFile]) -> mongodb::error::Result<Vec<mongodb::error::Result<Vec<u8>>>> {
+    pub async fn read_all(&self, files: &[&AssetFile]) -> mongodb::error::Result<Vec<Result<Vec<u8>, ReadError>>> {
         let at_once = files.len() > 1 && files.iter().all(|f| f.id.as_str().is_some());
         if !at_once {
             let mut read = Vec::with_capacity(files.len());
@@ -160,7 +160,7 @@ impl Contentstore {
             }
             return Ok(read);
         }
-        let mut assemblies: Vec<Result<Assembly, mongodb::error::Error>> = files.iter().map(|f| Ok(Assembly::new(f))).collect();
+        let mut assemblies: Vec<Result<Assembly, ReadError>> = files.iter().map(|f| Ok(Assembly::new(f))).collect();
         let at: BTreeMap<&str, usize> = files.iter().enumerate().filter_map(|(i, f)| Some((f.id.as_str()?, i))).collect();
         let ids: Vec<&str> = files.iter().filter(|f| f.length > 0).filter_map(|f| f.id.as_str()).collect();
         if !ids.is_empty() {
@@ -197,7 +197,7 @@ impl<'a> Assembly<'a> {
         Self { file, bytes: Vec::with_capacity(file.length as usize), next_n: 0 }
     }
 
-    fn push(&mut self, chunk: &Document) -> mongodb::error::Result<()> {
+    fn push(&mut self, chunk: &Document) -> Result<(), ReadError> {
         let file = self.file;
         let n = match chunk.get("n") {
             Some(Bson::Int32(n)) => *n as i64,
@@ -221,7 +221,7 @@ impl<'a> Assembly<'a> {
         Ok(())
     }
 
-    fn finish(self) -> mongodb::error::Result<Vec<u8>> {
+    fn finish(self) -> Result<Vec<u8>, ReadError> {
         if (self.bytes.len() as u64) < self.file.length {
             return Err(broken(self.file, format!("its chunks hold {} of its {} bytes", self.bytes.len(), self.file.length)));
         }
@@ -242,9 +242,18 @@ fn asset_file(name: &str, file: &Document) -> AssetFile {
     AssetFile { name: name.into(), length: number("length"), chunk_size: number("chunkSize"), id: file.get("_id").cloned().unwrap_or(Bson::Null) }
 }
 
-/// A GridFS file whose chunks do not add up: a store error, as the driver's own would be.
-fn broken(file: &AssetFile, what: String) -> mongodb::error::Error {
-    mongodb::error::Error::custom(format!("GridFS file {}: {what}", file.name))
+/// Why a file's bytes could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] mongodb::error::Error),
+    /// Its chunks do not add up (lost in a partial restore, say): reading it again gives the same.
+    #[error("GridFS file {name}: {what}")]
+    Broken { name: String, what: String },
+}
+
+fn broken(file: &AssetFile, what: String) -> ReadError {
+    ReadError::Broken { name: file.name.clone(), what }
 }
 
 #[cfg(test)]
