@@ -316,6 +316,14 @@ impl Dataset {
                 .copy(),
             None,
         );
+        // Two languages that name one file (one Spanish upload for both).
+        let es_cues = c.cues("es", 7);
+        let es = c.srt("lecture1_es.srt", &es_cues, SrtStyle::PLAIN);
+        c.video(
+            "one_file_two_languages",
+            Fields::new("One file, two languages").transcript("es", "lecture1_es.srt", es.clone()).transcript("es-419", "lecture1_es.srt", es).copy(),
+            None,
+        );
 
         // `sub` and `transcripts` both, real-world SRT quirks, and a file name Studio cleans.
         let cues = c.cues("en", 8);

@@ -85,6 +85,30 @@ async fn gridfs_round_trips_a_file_with_a_subdocument_id() {
 }
 
 #[tokio::test]
+async fn gridfs_files_of_a_new_style_course_are_read_at_once() {
+    let tag = unique_tag("gridfs_batch");
+    let settings = isolated_settings(&tag);
+    let contentstore = Contentstore::connect(&settings.contentstore).await.unwrap();
+    let course: CourseKey = "course-v1:edX+BatchX+2024".parse().unwrap();
+    let bucket = contentstore.database().gridfs_bucket(mongodb::options::GridFsBucketOptions::builder().chunk_size_bytes(1024).build());
+    let names = ["a_en.srt", "b_fr.srt", "empty.srt"];
+    let contents: Vec<Vec<u8>> = vec![(0..5000u32).map(|i| (i % 7) as u8).collect(), (0..300u32).map(|i| (i % 13) as u8).collect(), vec![]];
+    for (name, content) in names.iter().zip(&contents) {
+        let id = activities::stores::contentstore::asset_id(&course, name);
+        let mut upload = bucket.open_upload_stream(*name).id(id).await.unwrap();
+        upload.write_all(content).await.unwrap();
+        upload.close().await.unwrap();
+    }
+    let found = contentstore.find_all(&course, &["a_en.srt", "b_fr.srt", "empty.srt", "absent.srt"]).await.unwrap();
+    assert_eq!(found.keys().map(String::as_str).collect::<Vec<_>>(), ["a_en.srt", "b_fr.srt", "empty.srt"]);
+    // One file named by two languages is read for both.
+    let (a, b, empty) = (&found["a_en.srt"], &found["b_fr.srt"], &found["empty.srt"]);
+    let read: Vec<Vec<u8>> = contentstore.read_all(&[a, b, a, empty]).await.unwrap().into_iter().map(Result::unwrap).collect();
+    assert_eq!(read, [contents[0].clone(), contents[1].clone(), contents[0].clone(), vec![]]);
+    clean_up(&settings).await;
+}
+
+#[tokio::test]
 async fn the_edxval_tables_are_the_ones_django_created() {
     let settings = StoreSettings::from_env(&stack_env()).unwrap();
     let pool = activities::stores::edxval::connect(&settings.edxval_database_url).await.unwrap();

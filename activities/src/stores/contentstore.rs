@@ -161,19 +161,25 @@ impl Contentstore {
             return Ok(read);
         }
         let mut assemblies: Vec<Result<Assembly, ReadError>> = files.iter().map(|f| Ok(Assembly::new(f))).collect();
-        let at: BTreeMap<&str, usize> = files.iter().enumerate().filter_map(|(i, f)| Some((f.id.as_str()?, i))).collect();
-        let ids: Vec<&str> = files.iter().filter(|f| f.length > 0).filter_map(|f| f.id.as_str()).collect();
+        // Two languages may name one file: each gets its chunks.
+        let mut at: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, file) in files.iter().enumerate().filter(|(_, f)| f.length > 0) {
+            at.entry(file.id.as_str().expect("string ids only")).or_default().push(i);
+        }
+        let ids: Vec<&str> = at.keys().copied().collect();
         if !ids.is_empty() {
             self.reads.wait().await;
             let chunks = self.database.collection::<Document>("fs.chunks");
             let mut found =
                 chunks.find(doc! { "files_id": { "$in": ids } }).sort(doc! { "files_id": 1, "n": 1 }).projection(CHUNK_FIELDS.clone()).await?;
             while let Some(chunk) = found.try_next().await? {
-                let Some(&i) = chunk.get_str("files_id").ok().and_then(|id| at.get(id)) else { continue };
-                if let Ok(assembly) = &mut assemblies[i]
-                    && let Err(e) = assembly.push(&chunk)
-                {
-                    assemblies[i] = Err(e);
+                let Some(readers) = chunk.get_str("files_id").ok().and_then(|id| at.get(id)) else { continue };
+                for &i in readers {
+                    if let Ok(assembly) = &mut assemblies[i]
+                        && let Err(e) = assembly.push(&chunk)
+                    {
+                        assemblies[i] = Err(e);
+                    }
                 }
             }
         }
