@@ -181,11 +181,11 @@ impl Modulestore {
             return Ok(BranchVideos::default());
         };
         let (course_id, structure_id) = (course.to_string(), head.to_string());
-        if let Some(found) = self.structures.get(&course_id, &structure_id) {
+        if let Some(found) = self.structures.get(&course_id, branch, &structure_id) {
             return Ok(found);
         }
         let found = sorted(self.split_video_blocks(course, branch, head).await?);
-        self.structures.keep(&course_id, &structure_id, &found);
+        self.structures.keep(&course_id, branch, &structure_id, &found);
         Ok(found)
     }
 
