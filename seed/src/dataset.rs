@@ -186,7 +186,6 @@ impl<'a> CourseBuilder<'a> {
         read
     }
 
-    /// A file that must fail to migrate with error `kind`.
     /// An asset whose last `lost` bytes' chunks are gone: its file document declares them.
     fn lost_chunks(&mut self, asset_name: &str, bytes: Vec<u8>, lost: u64) -> Read {
         let read = self.broken(asset_name, bytes, "broken_file");
@@ -195,6 +194,7 @@ impl<'a> CourseBuilder<'a> {
         read
     }
 
+    /// A file that must fail to migrate with error `kind`.
     fn broken(&mut self, asset_name: &str, bytes: Vec<u8>, kind: &str) -> Read {
         self.asset(asset_name, bytes);
         Read::Error { kind: kind.into(), file: Some(asset_name.into()) }
